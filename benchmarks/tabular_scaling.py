@@ -7,6 +7,7 @@ writes JSON for the docs.
 
     python benchmarks/tabular_scaling.py            # the full table
     python benchmarks/tabular_scaling.py --quick    # two small problems
+    python benchmarks/tabular_scaling.py --generator exact   # the cost learning alone
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def exact_time_to_target(mdp, states, actions, l2: float, optimum: float) -> tup
     return math.nan, -1
 
 
-def run(size: int, horizon: int, algorithms, iterations: int, seed: int = 0) -> dict:
+def run(size: int, horizon: int, algorithms, iterations: int, seed: int = 0,
+        generator: str = "sampled") -> dict:
     env = GridWorldEnv(grid_layout(size, seed), horizon=horizon)
     problem = env.to_tabular()
     mdp, true_cost = problem.mdp, problem.cost
@@ -73,7 +75,7 @@ def run(size: int, horizon: int, algorithms, iterations: int, seed: int = 0) -> 
     row["exact_s"], _ = exact_time_to_target(mdp, states, actions, l2, reference.log_likelihood)
     for algorithm in algorithms:
         config = TabularConfig(algorithm=algorithm, iterations=iterations, seed=seed,
-                               eval_every=5)
+                               eval_every=5, generator=generator)
         result = train_tabular(mdp, states, actions, config)
         reached = [r for r in result.history
                    if reference.log_likelihood - r["log_likelihood"] <= TARGET
@@ -89,7 +91,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two small problems only")
     parser.add_argument("--iterations", type=int, default=600)
-    parser.add_argument("--out", default="benchmarks/results/tabular_scaling.json")
+    parser.add_argument("--generator", choices=("sampled", "exact"), default="sampled",
+                        help="the generator update (exact: damped steps to the soft-optimal "
+                             "policy, which isolates the cost learning)")
+    parser.add_argument("--out", default=None,
+                        help="JSON output (default: benchmarks/results/tabular_scaling_"
+                             "GENERATOR.json)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.quick:
@@ -103,7 +110,7 @@ def main() -> None:
     print(head)
     print("-" * len(head))
     for size, horizon in problems:
-        row = run(size, horizon, algorithms, args.iterations)
+        row = run(size, horizon, algorithms, args.iterations, generator=args.generator)
         rows.append(row)
         line = (f"{row['grid']:>6}{row['states']:>5}{row['horizon']:>4}{row['optimum']:>10.3f}"
                 f"{row['exact_s']:>9.2f}")
@@ -111,9 +118,10 @@ def main() -> None:
             line += (f"{row[f'{a}_s']:>11.2f}{row[f'{a}_final_gap']:>8.3f}"
                      f"{row[f'{a}_final_kl']:>8.3f}")
         print(line, flush=True)
-    out = Path(args.out)
+    out = Path(args.out or f"benchmarks/results/tabular_scaling_{args.generator}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"target_nats": TARGET, "iterations": args.iterations,
+                               "generator": args.generator,
                                "torch_threads": 1, "rows": rows}, indent=2) + "\n")
     print(f"\nseconds: wall time to reach the {TARGET}-nat target (nan: not reached in "
           f"{args.iterations} iterations); gap, KL: at the end. Wrote {out}")

@@ -16,8 +16,8 @@ import torch
 
 from irlgan._io import atomic_write_text, write_csv, write_json
 from irlgan.algorithms import TabularConfig, evaluate_tabular, train_tabular
-from irlgan.envs import GridWorldEnv
 from irlgan.data import sample_demonstrations, save_demonstrations
+from irlgan.envs import GridWorldEnv
 from irlgan.tabular import log_partition, maxent_irl, soft_value_iteration
 
 DEMONSTRATIONS = 100
@@ -137,6 +137,8 @@ true cost.
   trajectory (for the exact rows, the soft-optimal policy itself, so 0).
 * **log Z**: the learned log Z (GAN-GCL: a trained parameter; GCL: the self-consistent
   importance-sampling estimate), and **exact** the exact log-partition of the learned cost.
+  Tabular costs are identified only up to a constant per step (and shaping), so log Z values of
+  different methods are not comparable with each other, only with their own exact value.
 """
     if plots:
         text += """

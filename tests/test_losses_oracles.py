@@ -79,9 +79,11 @@ def term_scale(case: dict) -> float:
     return max([1.0, abs(float(case["inputs"]["log_z"])), *values])
 
 
-def relative_error(got: torch.Tensor, want: torch.Tensor, scale: float) -> float:
+def relative_error(got: torch.Tensor, want: torch.Tensor, scale) -> float:
+    """max |got - want| / max(|want|, scale), the scale a number or one per entry."""
     err = (got.double() - want).abs()
-    return float((err / torch.clamp(want.abs(), min=scale)).max())
+    scale = torch.as_tensor(scale, dtype=torch.float64)
+    return float((err / torch.maximum(want.abs(), torch.clamp(scale, min=1e-300))).max())
 
 
 ERRORS: dict[torch.dtype, list[float]] = {torch.float64: [], torch.float32: []}
@@ -125,13 +127,21 @@ def test_gradients(case, dtype):
             want = floats(expected[key], torch.float64)
             if got is None:  # the loss does not depend on this argument
                 got = torch.zeros_like(tensor)
-            # A cost or log_q gradient entry is judged relative to itself, down to a floor of
-            # 1e-6 of the gradient's largest entry; the log_z gradient is a difference of
-            # expectations of probabilities (at most 1), so it is judged on the scale of 1.
+            # A cost or log_q gradient entry is w_i (the sample's normalised weight) times a
+            # per-sample factor of order one (D, 1 - D, 1, or w - its share of Ẑ in cost_loss,
+            # a difference that cancels when D is close to 1; the share is exp of a log-space
+            # term as large as the inputs, so it carries a relative error of eps times the
+            # inputs' magnitude). It is judged relative to itself, but never more strictly than
+            # 8 eps x (1 + input magnitude) x w_i.
+            # The log_z gradient is a difference of expectations of probabilities (at most 1),
+            # so it is judged on the scale of 1.
             if key == "log_z":
                 floor = 1.0
             else:
-                floor = max(1e-6 * float(want.abs().max()), 1e-300)
+                side = "weight_data" if key.endswith("_data") else "weight_gen"
+                w = x[side].detach().double()
+                floor = (8 * torch.finfo(dtype).eps / TOLERANCE[dtype] * (1 + term_scale(case))
+                         * w / w.sum())
             err = relative_error(got, want, floor)
             ERRORS[dtype].append(err)
             assert err <= TOLERANCE[dtype], f"d {name} / d {key}: got {got.tolist()}, want " \

@@ -73,7 +73,7 @@ class TabularConfig:
     """A single log Z, or one per initial state (exact with random starts)."""
     generator: Literal["sampled", "exact"] = "sampled"
     """Sampled policy-gradient steps on L_sampler, or damped exact steps toward its minimiser."""
-    generator_steps: int = 2
+    generator_steps: int = 4
     """Generator updates per iteration."""
     generator_lr: float = 1.0
     """SGD step of the per-state policy gradient (sampled), or the damping α (exact)."""
@@ -215,11 +215,19 @@ def train_tabular(
         cost_params.append({"params": log_z_model.parameters(), "lr": config.log_z_lr})
     cost_opt = torch.optim.Adam(cost_params)
     policy_opt = torch.optim.SGD(policy.parameters(), lr=config.generator_lr)
-    schedule = [
-        torch.optim.lr_scheduler.LambdaLR(opt, lambda i: config.final_lr_fraction + (
-            1 - config.final_lr_fraction) * 0.5 * (1 + math.cos(math.pi * i / config.iterations)))
-        for opt in (cost_opt, policy_opt)
-    ]
+
+    def lr_factor(i: int) -> float:  # cosine from 1 to final_lr_fraction over the run
+        frac = config.final_lr_fraction
+        return frac + (1 - frac) * 0.5 * (1 + math.cos(math.pi * i / config.iterations))
+
+    def set_learning_rates(i: int) -> None:
+        for opt in (cost_opt, policy_opt):
+            for group in opt.param_groups:
+                group["lr"] = group["initial_lr"] * lr_factor(i)
+
+    for opt in (cost_opt, policy_opt):
+        for group in opt.param_groups:
+            group["initial_lr"] = group["lr"]
     start_data = states[:, 0]
     run = TabularRun(config, cost.table.detach(), policy.probabilities(),
                      torch.zeros(mdp.num_states, dtype=torch.float64))
@@ -274,7 +282,7 @@ def train_tabular(
         for _ in range(config.generator_steps):
             if config.generator == "exact":
                 _, q_soft, _ = soft_value_iteration(mdp, table)
-                alpha = schedule[1].get_last_lr()[0]  # the damping, on the same schedule
+                alpha = config.generator_lr * lr_factor(iteration)  # damping, same schedule
                 with torch.no_grad():
                     policy.logits.mul_(1 - alpha).add_(alpha * q_soft)
             else:
@@ -283,8 +291,7 @@ def train_tabular(
                 policy_opt.zero_grad()
                 pg_loss.backward()
                 policy_opt.step()
-        for sched in schedule:
-            sched.step()
+        set_learning_rates(iteration + 1)
         if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
             record(iteration + 1)
             if bar is not None:

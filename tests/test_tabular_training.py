@@ -49,3 +49,19 @@ def test_the_generator_options_and_config_validation():
         TabularConfig(samples_per_iteration=0)
     with pytest.raises(ValueError, match="damping"):
         TabularConfig(generator="exact", generator_lr=2.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [2, 3])
+@pytest.mark.parametrize("algorithm", ["gan-gcl", "gcl"])
+@pytest.mark.parametrize("generator", ["sampled", "exact"])
+def test_training_reaches_the_optimum_on_other_seeds_and_with_the_exact_generator(
+    grid, algorithm, generator, seed
+):
+    """The default test's seed is not special: more seeds, and the exact generator option."""
+    mdp, states, actions, reference = grid
+    run = train_tabular(mdp, states, actions,
+                        TabularConfig(algorithm=algorithm, generator=generator, seed=seed))
+    gap = reference.log_likelihood - run.final["log_likelihood"]
+    assert gap < 0.05, f"log-likelihood gap {gap:.4f} nats"
+    assert run.final["kl"] < 0.05, f"generator KL {run.final['kl']:.4f} nats"

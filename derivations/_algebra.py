@@ -220,3 +220,8 @@ def subs_outside_logs(expr: sp.Expr, mapping: dict[sp.Expr, sp.Expr]) -> sp.Expr
 def cancel_logs(expr: sp.Expr) -> sp.Expr:
     """Replace every ``log(a)`` by ``log(cancel(a))`` (an exact rewrite of the argument)."""
     return expr.replace(sp.log, lambda arg: sp.log(sp.cancel(sp.together(arg))))
+
+
+def with_cost_name(text: str, cost_name: str) -> str:
+    """Puts the cost's symbol (``c`` or ``E``) into a LaTeX template's ``@c`` placeholders."""
+    return text.replace("@c", cost_name)

@@ -14,6 +14,7 @@ from derivations._algebra import (
     subs_outside_logs,
     sum_of_squares,
 )
+from derivations._algebra import with_cost_name as _sub
 from derivations._records import ProofRecord, Timer
 
 FAMILY = "generator"
@@ -23,10 +24,6 @@ C_STATEMENT = (
     r"\mathcal{L}_{\mathrm{gen}} = \mathbb{E}_q\big[\log(1-D) - \log D\big] = \mathbb{E}_q[-\ell]"
     r" = \mathbb{E}_q[@c] + \mathbb{E}_q[\log q] + \log Z = \mathcal{L}_{\mathrm{sampler}} + \log Z"
 )
-
-
-def _sub(text: str, cost_name: str) -> str:
-    return text.replace("@c", cost_name)
 
 
 def c_integrand(family: str = FAMILY, cost_name: str = "c") -> ProofRecord:

@@ -18,6 +18,7 @@ from derivations._algebra import (
     sigmoid,
     sum_of_squares,
 )
+from derivations._algebra import with_cost_name as _sub
 from derivations._records import ProofRecord, Timer
 
 FAMILY = "gradient"
@@ -39,10 +40,6 @@ X_STATEMENT = (
     r"-\frac{1}{2Z\hat Z}\,\mathbb{E}_\mu\!\left[\frac{e^{-2@c}\,\nabla_\theta @c}"
     r"{\tilde\mu^{2}}\right]"
 )
-
-
-def _sub(text: str, cost_name: str) -> str:
-    return text.replace("@c", cost_name)
 
 
 def b_integrand(family: str = FAMILY, cost_name: str = "c") -> ProofRecord:

@@ -16,6 +16,7 @@ from derivations._algebra import (
     sigmoid,
     sum_of_squares,
 )
+from derivations._algebra import with_cost_name as _sub
 from derivations._records import ProofRecord, Timer
 
 FAMILY = "partition"
@@ -40,10 +41,6 @@ C_STATEMENT = (
     r"\frac{\partial^{2} \mathcal{L}_{\mathrm{disc}}}{\partial (\log Z)^{2}} = "
     r"\mathbb{E}_p[D(1-D)] + \mathbb{E}_q[D(1-D)] > 0"
 )
-
-
-def _sub(text: str, cost_name: str) -> str:
-    return text.replace("@c", cost_name)
 
 
 def _pointwise_symbols(cost_name: str) -> tuple[sp.Symbol, ...]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -305,8 +305,3 @@ def train_tabular(
     run.log_z = log_z_model(all_starts).detach().clone()
     run.seconds = time.perf_counter() - t0
     return run
-
-
-def config_dict(config: TabularConfig) -> dict:
-    """The config as a JSON-ready dict."""
-    return asdict(config)

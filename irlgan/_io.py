@@ -6,25 +6,32 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Writes `text` to `path` through a temporary file in the same folder and os.replace."""
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], Any]) -> Path:
+    """Calls `write(handle)` on a temporary binary file beside `path`, fsyncs it and moves it
+    onto `path` with `os.replace`, so that readers see the old file or the new one, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Writes `text` (UTF-8) to `path` atomically (see `atomic_write`)."""
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def write_json(path: str | os.PathLike, data: Any) -> None:

@@ -1,9 +1,28 @@
-"""The `irlgan` command line."""
+"""The `irlgan` command line.
+
+```
+irlgan demo [--out DIR]
+irlgan train ALGO (--env ID | --data NAME) [--steps N] [--seed S] [--out DIR] [--resume] ...
+irlgan expert --env ID [--steps N] [--out DIR]
+irlgan eval RUN_DIR
+```
+
+The parser lives here; the work is done by the module of each task family: `irlgan.control`
+(GAN-GCL, GCL and AIRL on control tasks), `irlgan.density` (EBMs, NCE and flows on 2-D data)
+and `irlgan.rl` (experts). They are imported only when their command runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Callable
+
+from irlgan.config import parse_overrides
+
+CONTROL_ALGORITHMS = ("gan-gcl", "gcl", "airl")
+DENSITY_ALGORITHMS = ("ebm", "nce", "flow")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -13,33 +32,145 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _call(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        function = getattr(importlib.import_module(module), name)
+        return int(function(args) or 0)
+
+    return run
+
+
+def _train(args: argparse.Namespace) -> int:
+    if args.algo in CONTROL_ALGORITHMS:
+        if args.env is None or args.data is not None:
+            raise ValueError(f"irlgan train {args.algo} needs --env ID (and not --data)")
+        return _call("irlgan.control.commands", "train")(args)
+    if args.data is None or args.env is not None:
+        raise ValueError(f"irlgan train {args.algo} needs --data NAME (and not --env)")
+    return _call("irlgan.density.commands", "train")(args)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from irlgan.runs import read_config
+
+    task = read_config(args.run_dir).get("task")
+    modules = {"control": "irlgan.control.commands", "density": "irlgan.density.commands"}
+    if task not in modules:
+        raise ValueError(
+            f"{args.run_dir}/config.json names task {task!r}; expected one of {sorted(modules)}"
+        )
+    return _call(modules[task], "evaluate")(args)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--steps", type=_positive, default=None,
+                        help="training budget: environment steps (control) or iterations "
+                             "(densities); default: the task's built-in setting")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    parser.add_argument("--out", default=None,
+                        help="run folder (default: runs/<algo>-<name>-s<seed>)")
+    parser.add_argument("--set", dest="set_items", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a configuration field (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `irlgan` command."""
     parser = argparse.ArgumentParser(
         prog="irlgan",
         description="GANs, maximum-entropy IRL and energy-based models, checked against exact "
                     "answers.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
     demo = sub.add_parser(
         "demo", help="exact MaxEnt IRL, GAN-GCL and GCL on the default grid world",
         description="Runs exact MaxEnt IRL, GAN-GCL and GCL on irlgan/GridWorld-v0, prints a "
                     "table against the exact answers and writes plots and a report.")
     demo.add_argument("--out", default="irlgan-demo", help="output folder (default: %(default)s)")
     demo.add_argument("--seed", type=int, default=0, help="training seed (default: %(default)s)")
-    demo.add_argument("--iterations", type=int, default=600,
+    demo.add_argument("--iterations", type=_positive, default=600,
                       help="GAN-GCL and GCL iterations (default: %(default)s)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=_demo)
+
+    train = sub.add_parser(
+        "train", help="train a cost (control tasks) or an energy (2-D densities)",
+        description="GAN-GCL, GCL or AIRL on a control task from demonstrations (--env, --demos), "
+                    "or an EBM, NCE or flow baseline on a 2-D dataset (--data).")
+    train.add_argument("algo", choices=CONTROL_ALGORITHMS + DENSITY_ALGORITHMS, metavar="ALGO",
+                       help="one of: " + ", ".join(CONTROL_ALGORITHMS + DENSITY_ALGORITHMS))
+    where = train.add_mutually_exclusive_group(required=True)
+    where.add_argument("--env", default=None, help="gymnasium id of a control task")
+    where.add_argument("--data", default=None, help="name of a 2-D dataset")
+    train.add_argument("--demos", default=None,
+                       help="demonstrations folder written by `irlgan expert` (control tasks)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its last checkpoint")
+    _add_common(train)
+    train.set_defaults(func=_train)
+
+    expert = sub.add_parser(
+        "expert", help="train an expert on the true reward and write demonstrations",
+        description="Trains a MaxEnt-RL expert on the environment's own reward and writes "
+                    "demonstrations with the expert's and a random policy's returns.")
+    expert.add_argument("--env", required=True, help="gymnasium id of a control task")
+    _add_common(expert)
+    expert.set_defaults(func=_call("irlgan.rl.commands", "expert"))
+
+    evaluate = sub.add_parser(
+        "eval", help="evaluate a finished or interrupted run",
+        description="Evaluates the run folder's checkpoint and writes summary.json.")
+    evaluate.add_argument("run_dir", help="a run folder written by `irlgan train`")
+    evaluate.add_argument("--episodes", type=_positive, default=None,
+                          help="evaluation episodes (control tasks)")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    evaluate.set_defaults(func=_eval)
     return parser
 
 
+def _set_threads() -> None:
+    """One torch thread unless IRLGAN_THREADS says otherwise: the models here are small, and on a
+    few shared cores one thread is several times faster than many."""
+    import os
+
+    import torch
+
+    text = os.environ.get("IRLGAN_THREADS", "1")
+    try:
+        threads = int(text)
+    except ValueError:
+        raise SystemExit(f"irlgan: IRLGAN_THREADS must be a positive integer, got {text!r}") \
+            from None
+    if threads < 1:
+        raise SystemExit(f"irlgan: IRLGAN_THREADS must be a positive integer, got {text!r}")
+    torch.set_num_threads(threads)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `irlgan` console script."""
-    args = build_parser().parse_args(argv)
-    if getattr(args, "iterations", 1) < 1:
-        print("irlgan: --iterations must be at least 1", file=sys.stderr)
+    """Entry point of the `irlgan` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _set_threads()
+    try:
+        args.overrides = parse_overrides(getattr(args, "set_items", None))
+        return int(args.func(args) or 0)
+    except ValueError as error:  # bad input: one clear line, no traceback
+        print(f"irlgan {args.command}: error: {error}", file=sys.stderr)
         return 2
-    return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"irlgan {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -16,6 +16,11 @@ At the optimal $\log Z$ the two have the same gradient in the cost's parameters 
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -64,3 +69,133 @@ def gcl_cost_loss(
         loss = loss + part * (int(d.sum()) / n)
         log_zs[int(s)] = float(log_z)
     return loss, log_zs
+
+
+# --------------------------------------------------------------------------------------------
+# Trajectories of continuous control tasks, and the mixture density of past generators
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrajectoryBatch:
+    """Whole episodes padded to a common length.
+
+    Attributes:
+        obs: Tensor[B, T+1, d_obs], x_0..x_T (rows past an episode's end repeat its last state).
+        act: Tensor[B, T, d_act], u_0..u_{T-1}.
+        mask: Tensor[B, T], 1.0 on the real steps, 0.0 on padding.
+        terminated: Tensor[B] bool, the episode ended in a true terminal state (not a time limit).
+    """
+
+    obs: Tensor
+    act: Tensor
+    mask: Tensor
+    terminated: Tensor
+
+    def __post_init__(self) -> None:
+        b, t = self.act.shape[:2]
+        if self.obs.dim() != 3 or self.obs.shape[:2] != (b, t + 1):
+            raise ValueError(f"obs must be [B, T+1, d] = [{b}, {t + 1}, d], got "
+                             f"{tuple(self.obs.shape)}")
+        if self.mask.shape != (b, t):
+            raise ValueError(f"mask must be [{b}, {t}], got {tuple(self.mask.shape)}")
+        if self.terminated.shape != (b,):
+            raise ValueError(f"terminated must be [{b}], got {tuple(self.terminated.shape)}")
+
+    def __len__(self) -> int:
+        return int(self.act.shape[0])
+
+    @property
+    def lengths(self) -> Tensor:
+        """Tensor[B] int64, the number of real steps of each episode."""
+        return self.mask.sum(dim=1).round().long()
+
+    def select(self, index: Tensor) -> TrajectoryBatch:
+        """The episodes at `index` (a LongTensor)."""
+        return TrajectoryBatch(self.obs[index], self.act[index], self.mask[index],
+                               self.terminated[index])
+
+    @staticmethod
+    def concat(batches: Sequence[TrajectoryBatch]) -> TrajectoryBatch:
+        """Concatenates batches, padding to the longest horizon."""
+        if not batches:
+            raise ValueError("concat needs at least one batch")
+        horizon = max(b.act.shape[1] for b in batches)
+        padded = [b.pad_to(horizon) for b in batches]
+        return TrajectoryBatch(torch.cat([b.obs for b in padded]),
+                               torch.cat([b.act for b in padded]),
+                               torch.cat([b.mask for b in padded]),
+                               torch.cat([b.terminated for b in padded]))
+
+    def pad_to(self, horizon: int) -> TrajectoryBatch:
+        """The same episodes padded to `horizon` steps."""
+        extra = horizon - self.act.shape[1]
+        if extra < 0:
+            raise ValueError(f"cannot pad {self.act.shape[1]} steps down to {horizon}")
+        if extra == 0:
+            return self
+        last = self.obs[:, -1:].expand(-1, extra, -1)
+        return TrajectoryBatch(
+            torch.cat([self.obs, last], dim=1),
+            torch.cat([self.act, self.act.new_zeros(len(self), extra, self.act.shape[2])], dim=1),
+            torch.cat([self.mask, self.mask.new_zeros(len(self), extra)], dim=1),
+            self.terminated)
+
+    def transitions(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The real steps as transitions (obs, act, next_obs, terminated): [M, d], [M, k], [M, d],
+        [M] bool, in episode-major order; terminated is true only on an episode's final step when
+        the episode ended in a terminal state."""
+        keep = self.mask > 0
+        steps = self.act.shape[1]
+        last = torch.zeros_like(keep)
+        idx = (self.lengths - 1).clamp(min=0)
+        last[torch.arange(len(self)), idx] = True
+        term = last & self.terminated[:, None]
+        return (self.obs[:, :steps][keep], self.act[keep], self.obs[:, 1:][keep], term[keep])
+
+
+class TrajectoryMixture:
+    r"""Episodes of the last `capacity` generators and the log-density of their mixture.
+
+    Each entry is a frozen generator (anything with ``log_prob(obs [M, d], act [M, k]) -> [M]``)
+    and the episodes it produced. ``log_q(batch)`` is
+    $\log \tfrac1K \sum_k \sum_t m_t \log\pi_k(u_t \mid x_t)$ for each episode: the density of
+    the buffer's samples up to the start-state and transition factors, which cancel in every
+    ratio (DESIGN.md).
+
+    Args:
+        capacity: K.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
+        self.capacity = capacity
+        self.entries: list[tuple[Any, TrajectoryBatch]] = []
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def add(self, generator_snapshot: Any, episodes: TrajectoryBatch) -> None:
+        """Adds a frozen generator and its episodes, dropping the oldest beyond capacity."""
+        self.entries.append((generator_snapshot, episodes))
+        del self.entries[:-self.capacity]
+
+    def samples(self) -> TrajectoryBatch:
+        """Every buffered episode."""
+        if not self.entries:
+            raise ValueError("the trajectory buffer is empty")
+        return TrajectoryBatch.concat([e[1] for e in self.entries])
+
+    def log_q(self, batch: TrajectoryBatch) -> Tensor:
+        """Tensor[B], log of the mixture density at each episode (no gradient)."""
+        if not self.entries:
+            raise ValueError("the trajectory buffer is empty")
+        steps = batch.act.shape[1]
+        obs = batch.obs[:, :steps].reshape(-1, batch.obs.shape[-1])
+        act = batch.act.reshape(-1, batch.act.shape[-1])
+        with torch.no_grad():
+            per = torch.stack([
+                (snap.log_prob(obs, act).reshape(len(batch), steps) * batch.mask).sum(dim=1)
+                for snap, _ in self.entries])
+        return torch.logsumexp(per, dim=0) - math.log(len(self.entries))

@@ -1,8 +1,17 @@
 """Demonstrations: exact sampling from soft-optimal policies, the on-disk format and its checks.
 
-See `irlgan.data._demonstrations` for the format (`arrays.npz` + `metadata.json`, version 1).
+See `irlgan.data._demonstrations` for the format (`arrays.npz` + `metadata.json`, version 1), and
+`irlgan.data._continuous` for its continuous-control variant (float observations and actions,
+trajectories of unequal length).
 """
 
+from irlgan.data._continuous import (
+    CONTINUOUS_FORMAT_NAME,
+    CONTINUOUS_FORMAT_VERSION,
+    ContinuousDemonstrations,
+    load_continuous_demonstrations,
+    save_continuous_demonstrations,
+)
 from irlgan.data._demonstrations import (
     ARRAYS_FILE,
     FORMAT_NAME,
@@ -16,6 +25,11 @@ from irlgan.data._demonstrations import (
 
 __all__ = [
     "ARRAYS_FILE",
+    "CONTINUOUS_FORMAT_NAME",
+    "CONTINUOUS_FORMAT_VERSION",
+    "ContinuousDemonstrations",
+    "load_continuous_demonstrations",
+    "save_continuous_demonstrations",
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "METADATA_FILE",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from irlgan._io import atomic_write
 from irlgan.tabular import (
     StochasticTabularMDP,
     TabularMDP,
@@ -229,19 +229,22 @@ def sample_demonstrations(
     )
 
 
-def _write_atomically(path: Path, write: Any) -> None:
-    """Calls `write(file)` on a temporary file beside `path`, then moves it onto `path`."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def _write_files(directory: Path, arrays: dict[str, np.ndarray], metadata: dict[str, Any]) -> None:
+    """Writes `arrays.npz` and `metadata.json` into `directory`, each atomically."""
+    atomic_write(directory / ARRAYS_FILE, lambda handle: np.savez(handle, **arrays))
+    text = json.dumps(metadata, indent=2, sort_keys=True) + "\n"
+    atomic_write(directory / METADATA_FILE, lambda handle: handle.write(text.encode()))
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`; ValueError naming the file otherwise."""
     try:
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: must hold a JSON object")
+    return metadata
 
 
 def save_demonstrations(demos: Demonstrations, directory: str | os.PathLike[str]) -> Path:
@@ -263,19 +266,12 @@ def save_demonstrations(demos: Demonstrations, directory: str | os.PathLike[str]
         "actions": demos.actions.numpy(),
         "returns": demos.returns.numpy(),
     }
-    _write_atomically(directory / ARRAYS_FILE, lambda handle: np.savez(handle, **arrays))
-    text = json.dumps(demos.metadata(), indent=2, sort_keys=True) + "\n"
-    _write_atomically(directory / METADATA_FILE, lambda handle: handle.write(text.encode()))
+    _write_files(directory, arrays, demos.metadata())
     return directory
 
 
 def _read_metadata(path: Path) -> dict[str, Any]:
-    try:
-        metadata = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: not valid JSON ({error})") from error
-    if not isinstance(metadata, dict):
-        raise ValueError(f"{path}: must hold a JSON object")
+    metadata = _read_json_object(path)
     missing = [key for key in _METADATA_KEYS if key not in metadata]
     if missing:
         raise ValueError(f"{path}: missing field(s) {missing}")
@@ -300,7 +296,8 @@ def _read_metadata(path: Path) -> dict[str, Any]:
     return metadata
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+def _read_arrays(path: Path, keys: tuple[str, ...] = _ARRAY_KEYS) -> dict[str, np.ndarray]:
+    """Exactly the arrays `keys` of an .npz file, read without pickle."""
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
@@ -308,13 +305,11 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: not an .npz archive (holds a single array)")
     with archive:
-        keys = set(archive.files)
-        if keys != set(_ARRAY_KEYS):
-            raise ValueError(
-                f"{path}: keys must be exactly {sorted(_ARRAY_KEYS)}, got {sorted(keys)}"
-            )
+        found = set(archive.files)
+        if found != set(keys):
+            raise ValueError(f"{path}: keys must be exactly {sorted(keys)}, got {sorted(found)}")
         arrays = {}
-        for key in _ARRAY_KEYS:
+        for key in keys:
             try:
                 arrays[key] = archive[key]
             except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:

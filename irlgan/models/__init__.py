@@ -8,6 +8,13 @@ The algorithms in `irlgan.algorithms` only need these small interfaces:
   ``snapshot()`` (a frozen copy for the sample buffer's mixture density).
 """
 
+from irlgan.models._costs import MLPCost, MLPLogZ, ShapedReward, masked_sum
+from irlgan.models._policies import (
+    GaussianPolicy,
+    TanhGaussianPolicy,
+    mlp,
+    trajectory_log_prob,
+)
 from irlgan.models._tabular import (
     InitialStateLogZ,
     ScalarLogZ,
@@ -15,4 +22,12 @@ from irlgan.models._tabular import (
     TabularSoftmaxPolicy,
 )
 
-__all__ = ["InitialStateLogZ", "ScalarLogZ", "TabularCost", "TabularSoftmaxPolicy"]
+__all__ = [
+    "InitialStateLogZ",
+    "ScalarLogZ",
+    "TabularCost",
+    "TabularSoftmaxPolicy",
+]
+__all__ += ["MLPCost", "MLPLogZ", "ShapedReward", "masked_sum"]  # continuous costs (issue 4)
+
+__all__ += ["GaussianPolicy", "TanhGaussianPolicy", "mlp", "trajectory_log_prob"]  # policies

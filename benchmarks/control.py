@@ -1,0 +1,275 @@
+"""Benchmark: GAN-GCL, GCL and AIRL on control tasks, 3 seeds, one torch thread per process.
+
+For each task the expert and its demonstrations come from `irlgan expert` (trained here if the
+folder is missing): R_expert is the expert's deterministic mean return and R_random that of
+uniform actions, both over 50 episodes on held-out reset seeds (from EVAL_SEED_BASE), and every
+run is scored on those same 50 episodes:
+
+    normalised return = (R - R_random) / (R_expert - R_random).
+
+Each (task, algorithm, seed) runs in its own process (`--single`), seeds one after another. For
+the point mass the script also measures the correlation of the learned and the true cost on the
+expert's state-action pairs, and trains a fresh policy on the learned cost alone.
+
+Usage:
+    python benchmarks/control.py                       # the full table (hours on 2 cores)
+    python benchmarks/control.py --tasks pointmass --algos airl --seeds 0
+Writes benchmarks/results/control.json and control.txt, and docs/assets/control/*.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = {
+    "pendulum": "Pendulum-v1",
+    "pointmass": "irlgan/PointMass-v0",
+    "mountaincar": "MountainCarContinuous-v0",
+}
+ALGOS = ("airl", "gan-gcl", "gcl")
+
+
+def _slug(env_id: str) -> str:
+    return env_id.replace("/", "-")
+
+
+def ensure_expert(env_id: str, experts: Path, seed: int = 0) -> Path:
+    """The expert folder of `env_id`, trained with `irlgan expert` if missing."""
+    folder = experts / _slug(env_id)
+    if not (folder / "expert.json").is_file():
+        print(f"training the {env_id} expert into {folder} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "irlgan.cli", "expert", "--env", env_id, "--seed",
+                        str(seed), "--out", str(folder), "--quiet"], check=True,
+                       env=_child_env())
+    return folder
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def run_single(args: argparse.Namespace) -> None:
+    """One (task, algorithm, seed) run; prints one JSON line."""
+    import torch
+
+    torch.set_num_threads(1)
+    from irlgan.config import apply_overrides
+    from irlgan.control import (
+        cost_correlation,
+        default_config,
+        learned_cost,
+        train_on_cost,
+        train_run,
+    )
+    from irlgan.control.commands import load_demos
+    from irlgan.rl import EVAL_SEED_BASE, evaluate_policy, normalized_return
+
+    env_id = TASKS[args.tasks[0]]
+    algo = args.algos[0]
+    seed = args.seeds[0]
+    demos, expert, rand = load_demos(args.demos, env_id)
+    config = dataclasses.replace(default_config(algo, env_id), seed=seed)
+    if args.steps:
+        config = dataclasses.replace(config, total_steps=args.steps)
+    config = apply_overrides(config, dict(s.split("=", 1) for s in args.set))
+    out = Path(args.runs) / f"{algo}-{_slug(env_id)}-s{seed}"
+    if out.exists():
+        import shutil
+
+        shutil.rmtree(out)
+    load_before = os.getloadavg()[0]
+    summary = train_run(config, demos, out, demos_dir=args.demos, expert_return=expert,
+                        random_return=rand, progress=False)
+    summary["load_avg_1min_before"] = load_before
+    summary["load_avg_1min_after"] = os.getloadavg()[0]
+    summary["run_dir"] = str(out)
+    if env_id == "irlgan/PointMass-v0":
+        from irlgan.envs import point_mass_true_cost
+
+        cost = learned_cost(out)
+        summary["cost_correlation"] = cost_correlation(
+            cost, lambda o, a: point_mass_true_cost(o, a.clamp(-1, 1)), demos)
+        policy, seconds = train_on_cost(cost, env_id, config.total_steps, seed + 100,
+                                        num_envs=config.num_envs,
+                                        steps_per_env=config.steps_per_env, ppo=config.ppo)
+        returns = evaluate_policy(policy, env_id, config.eval_episodes, EVAL_SEED_BASE)
+        summary["fresh_policy_normalized_return"] = float(
+            normalized_return(float(returns.mean()), expert, rand))
+        summary["fresh_policy_wall_s"] = seconds
+    print("RESULT " + json.dumps(summary), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=list(ALGOS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=None, help="override total env steps")
+    parser.add_argument("--set", action="append", default=[], help="ControlConfig override")
+    parser.add_argument("--experts", default=str(ROOT / "runs" / "experts"))
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "benchmark-control"))
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--tag", default="control", help="results file stem")
+    parser.add_argument("--markdown", nargs="*", default=None, metavar="TAG",
+                        help="print the named result files as markdown tables and exit")
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--demos", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.single:
+        run_single(args)
+        return
+    if args.markdown is not None:
+        tables = [json.loads((Path(args.results) / f"{tag}.json").read_text())
+                  for tag in args.markdown or ["control"]]
+        print(format_markdown(tables))
+        return
+
+    results_path = Path(args.results) / f"{args.tag}.json"
+    table = json.loads(results_path.read_text()) if results_path.is_file() else {"runs": []}
+    for task in args.tasks:
+        env_id = TASKS[task]
+        folder = ensure_expert(env_id, Path(args.experts))
+        expert_info = json.loads((folder / "expert.json").read_text())
+        table.setdefault("experts", {})[env_id] = {
+            k: expert_info.get(k) for k in ("expert_return", "random_return", "env_steps",
+                                            "train_wall_s", "demo_episodes",
+                                            "demo_normalized_return")}
+        for algo in args.algos:
+            for seed in args.seeds:
+                cmd = [sys.executable, str(Path(__file__).resolve()), "--single", "--tasks",
+                       task, "--algos", algo, "--seeds", str(seed), "--demos", str(folder),
+                       "--runs", args.runs]
+                if args.steps:
+                    cmd += ["--steps", str(args.steps)]
+                for item in args.set:
+                    cmd += ["--set", item]
+                t0 = time.perf_counter()
+                proc = subprocess.run(cmd, env=_child_env(), capture_output=True, text=True)
+                line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+                if proc.returncode != 0 or not line:
+                    print(proc.stderr[-3000:], file=sys.stderr)
+                    raise SystemExit(f"run {task} {algo} seed {seed} failed")
+                result = json.loads(line[-1][len("RESULT "):])
+                result["process_wall_s"] = time.perf_counter() - t0
+                result["overrides"] = args.set
+                table["runs"] = [r for r in table["runs"] if not (
+                    r["env_id"] == env_id and r["algorithm"] == algo and r["seed"] == seed)]
+                table["runs"].append(result)
+                print(_row(result), flush=True)
+                results_path.parent.mkdir(parents=True, exist_ok=True)
+                results_path.write_text(json.dumps(table, indent=2) + "\n")
+    (Path(args.results) / f"{args.tag}.txt").write_text(format_table(table))
+    print(format_table(table))
+    plot(table, ROOT / "docs" / "assets" / "control")
+
+
+def _row(r: dict) -> str:
+    split = r["time_split_s"]
+    extra = ""
+    if "cost_correlation" in r:
+        extra = (f"  cost r={r['cost_correlation']:.3f}  fresh policy "
+                 f"{r['fresh_policy_normalized_return']:.3f}")
+    return (f"{r['env_id']:<26} {r['algorithm']:<8} seed {r['seed']}  norm "
+            f"{r['normalized_return']:7.3f}  return {r['return_mean']:9.1f} ± "
+            f"{r['return_std']:6.1f}  steps {r['env_steps']:>7}  wall {r['wall_s']:6.1f} s  "
+            f"({r['env_steps_per_s']:5.0f} steps/s; rollout {split['rollout']:.0f} s, gen "
+            f"{split['gen']:.0f} s, disc {split['disc']:.0f} s)  load "
+            f"{r['load_avg_1min_before']:.1f}{extra}")
+
+
+def format_table(table: dict) -> str:
+    """The results as text, seed by seed, then mean per (task, algorithm)."""
+    lines = ["Control benchmark (normalised return: expert = 1, random = 0; 50 held-out "
+             "episodes)", ""]
+    for env_id, info in table.get("experts", {}).items():
+        lines.append(f"{env_id}: R_expert {info['expert_return']:.1f}, R_random "
+                     f"{info['random_return']:.1f}")
+    lines.append("")
+    runs = sorted(table["runs"], key=lambda r: (r["env_id"], r["algorithm"], r["seed"]))
+    lines += [_row(r) for r in runs]
+    lines.append("")
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for r in runs:
+        groups.setdefault((r["env_id"], r["algorithm"]), []).append(r)
+    for (env_id, algo), rs in groups.items():
+        norm = [r["normalized_return"] for r in rs]
+        wall = [r["wall_s"] for r in rs]
+        lines.append(f"{env_id:<26} {algo:<8} mean norm {sum(norm) / len(norm):.3f} over "
+                     f"{len(rs)} seeds ({', '.join(f'{x:.3f}' for x in norm)}); mean wall "
+                     f"{sum(wall) / len(wall):.0f} s")
+    return "\n".join(lines) + "\n"
+
+
+def format_markdown(tables: list[dict]) -> str:
+    """Seed-by-seed markdown tables of several result files (for the docs page)."""
+    lines = ["| task | algorithm | seed | normalised return | return | wall (s) | steps/s | "
+             "rollout / generator / discriminator (s) | load | cost r | fresh policy |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for table in tables:
+        for r in sorted(table["runs"], key=lambda r: (r["env_id"], r["algorithm"], r["seed"])):
+            t = r["time_split_s"]
+            corr = f"{r['cost_correlation']:.3f}" if "cost_correlation" in r else ""
+            fresh = (f"{r['fresh_policy_normalized_return']:.3f}"
+                     if "fresh_policy_normalized_return" in r else "")
+            lines.append(
+                f"| {r['env_id']} | {r['algorithm']} | {r['seed']} | "
+                f"{r['normalized_return']:.3f} | {r['return_mean']:.1f} ± {r['return_std']:.1f} "
+                f"| {r['wall_s']:.0f} | {r['env_steps_per_s']:.0f} | {t['rollout']:.0f} / "
+                f"{t['gen']:.0f} / {t['disc']:.0f} | {r['load_avg_1min_before']:.1f} | {corr} "
+                f"| {fresh} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: dict, folder: Path) -> None:
+    """Learning curves (true return of training episodes) per task, one line per run."""
+    import csv
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    by_env: dict[str, list[dict]] = {}
+    for r in table["runs"]:
+        by_env.setdefault(r["env_id"], []).append(r)
+    colors = {"airl": "C0", "gan-gcl": "C1", "gcl": "C2"}
+    for env_id, rs in by_env.items():
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        for r in rs:
+            path = Path(r["run_dir"]) / "metrics.csv"
+            if not path.is_file():
+                continue
+            with path.open() as handle:
+                rows = list(csv.DictReader(handle))
+            points = [(float(x["env_steps"]), float(x["env_return"])) for x in rows
+                      if x["env_return"] not in ("", "nan")]  # rollouts that ended episodes
+            steps = [p[0] for p in points]
+            ret = [p[1] for p in points]
+            ax.plot(steps, ret, color=colors.get(r["algorithm"], "k"), lw=1,
+                    label=f"{r['algorithm']} s{r['seed']}")
+        info = table.get("experts", {}).get(env_id)
+        if info:
+            ax.axhline(info["expert_return"], color="k", ls="--", lw=1, label="expert")
+            ax.axhline(info["random_return"], color="grey", ls=":", lw=1, label="random")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("return of training episodes")
+        ax.set_title(env_id)
+        ax.legend(fontsize=7, ncol=2)
+        fig.savefig(folder / f"{_slug(env_id)}.png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,447 @@
+r"""Training an energy-based model as a GAN (the paper's section 4), and its baselines.
+
+One readable loop serves three algorithms:
+
+``ebm``
+    The energy $E_\theta$, a learned scalar $\log Z$ and a flow sampler $q$ are trained together.
+    Energy step: `irlgan.losses.discriminator_loss` with cost $=E$, i.e. a logistic
+    discriminator with logit $\ell = -E - \log Z - \log q$ between data and samples of $q$ (NCE
+    with an adaptive noise). Sampler step: `irlgan.losses.generator_loss`,
+    $L_\text{gen} = \mathbb{E}_q[E] + \mathbb{E}_q[\log q] + \log Z$, through reparameterised
+    samples, plus ``flow_ml_weight`` times the flow's negative log-likelihood on the data batch.
+    The balance is set by ``energy_steps`` and ``generator_steps`` per iteration and an optional
+    accuracy gate: the sampler steps only while the discriminator's accuracy is at least
+    ``gate_accuracy``; the number of sampler updates is logged.
+``nce``
+    The same energy step with a fixed noise: a Gaussian fitted to the data by moments
+    (``noise="gaussian"``), or a flow first trained by maximum likelihood for
+    ``pretrain_iterations`` and then frozen (``noise="flow"``).
+``flow``
+    The flow alone by maximum likelihood; evaluated as an energy model with
+    $E = -\log q_\text{flow}$ and $\log Z = 0$.
+
+Every ``eval_every`` iterations the validation NLL $\mathbb{E}_\text{val}[E] + \log Z_\text{quad}$
+is computed on a coarse grid and the best parameters are kept; the final numbers are computed
+from those best parameters (`evaluate_density`).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from irlgan import losses
+from irlgan.density._datasets import DATASETS, REFERENCE_NLL, sample_data
+from irlgan.density._evaluate import (
+    importance_log_z_with_ess,
+    mmd,
+    quadrature_log_z,
+    quadrature_report,
+)
+from irlgan.density._models import EnergyMLP, FlowSampler, GaussianNoise
+
+__all__ = ["DensityConfig", "DensityTrainer", "evaluate_density"]
+
+Algorithm = Literal["ebm", "nce", "flow"]
+
+
+@dataclass(frozen=True)
+class DensityConfig:
+    """Settings of an EBM / NCE / flow run on a 2-D toy dataset."""
+
+    algorithm: Algorithm = "ebm"
+    """`ebm` (energy + learned log Z + flow generator), `nce` (fixed noise) or `flow` (ML)."""
+    dataset: str = "8gaussians"
+    """One of irlgan.density.DATASETS."""
+    iterations: int = 1500
+    """Training iterations (for nce with flow noise: after the flow's pretraining)."""
+    batch_size: int = 512
+    """Data points per iteration; the sampler draws as many."""
+    energy_hidden: tuple[int, ...] = (128, 128, 128)
+    """Hidden widths of the energy MLP."""
+    confine: float = 0.1
+    """Coefficient κ of the confining term κ/2·|x|² in the energy."""
+    flow_transforms: int = 4
+    """Spline layers of the flow."""
+    flow_hidden: tuple[int, ...] = (64, 64)
+    """Hidden widths of each flow layer's conditioner."""
+    flow_bins: int = 8
+    """Bins of each rational-quadratic spline."""
+    broad_weight: float = 0.05
+    """Weight of the broad Gaussian in the ebm sampler mixture (0: the flow alone)."""
+    broad_std: float = 3.0
+    """Standard deviation of the broad Gaussian."""
+    energy_lr: float = 1e-2
+    """Adam learning rate of the energy (cosine-decayed to final_lr_fraction of it)."""
+    log_z_lr: float = 1e-2
+    """Adam learning rate of the learned log Z."""
+    flow_lr: float = 3e-3
+    """Adam learning rate of the flow."""
+    final_lr_fraction: float = 0.05
+    """Every learning rate ends at this fraction of its start (cosine schedule)."""
+    energy_steps: int = 1
+    """Energy (and log Z) updates per iteration."""
+    generator_steps: int = 1
+    """Sampler updates per iteration (ebm)."""
+    gate_accuracy: float = 0.0
+    """The sampler steps only while the discriminator's batch accuracy is at least this."""
+    flow_ml_weight: float = 1.0
+    """Weight of the flow's maximum-likelihood term in the ebm sampler step."""
+    noise: Literal["gaussian", "flow"] = "gaussian"
+    """NCE noise: a Gaussian fitted to the data, or a flow pretrained by ML and frozen."""
+    noise_inflate: float = 1.0
+    """Covariance factor of the Gaussian NCE noise."""
+    pretrain_iterations: int = 1500
+    """ML iterations of the flow before NCE with noise="flow"."""
+    eval_every: int = 250
+    """Iterations between validation NLLs (for keeping the best parameters)."""
+    validation_size: int = 20000
+    """Validation points."""
+    eval_box: float = 5.5
+    """Half-width of the quadrature box [-b, b]^2."""
+    eval_resolution: int = 300
+    """Grid points per axis of the validation quadrature."""
+    final_resolution: int = 800
+    """Grid points per axis of the final quadrature."""
+    test_size: int = 100000
+    """Test points of the final NLL."""
+    importance_samples: int = 100000
+    """Proposal samples of the importance-sampling log Z."""
+    mmd_samples: int = 3000
+    """Points per side of the MMD estimates."""
+    log_every: int = 50
+    """Iterations between metric rows."""
+    checkpoint_every: int = 500
+    """Iterations between checkpoints (0: only at the end)."""
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ("ebm", "nce", "flow"):
+            raise ValueError(f"algorithm must be ebm, nce or flow, got {self.algorithm!r}")
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        if self.noise not in ("gaussian", "flow"):
+            raise ValueError(f"noise must be gaussian or flow, got {self.noise!r}")
+        for name in ("iterations", "batch_size", "eval_every", "validation_size", "test_size",
+                     "importance_samples", "mmd_samples", "log_every", "flow_transforms",
+                     "flow_bins", "energy_steps", "eval_resolution", "final_resolution"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("generator_steps", "pretrain_iterations", "checkpoint_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        for name in ("energy_lr", "log_z_lr", "flow_lr", "final_lr_fraction", "eval_box",
+                     "broad_std", "noise_inflate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not 0.0 <= self.broad_weight < 1.0:
+            raise ValueError(f"broad_weight must lie in [0, 1), got {self.broad_weight}")
+        if not 0.0 <= self.gate_accuracy <= 1.0:
+            raise ValueError(f"gate_accuracy must lie in [0, 1], got {self.gate_accuracy}")
+        if self.confine < 0 or self.flow_ml_weight < 0:
+            raise ValueError("confine and flow_ml_weight must be non-negative")
+
+    @property
+    def pretrain(self) -> int:
+        """ML iterations before the main phase (nce with flow noise only)."""
+        return self.pretrain_iterations if self.algorithm == "nce" and self.noise == "flow" else 0
+
+    @property
+    def total_iterations(self) -> int:
+        """All iterations of the run, pretraining included."""
+        return self.pretrain + self.iterations
+
+
+METRIC_FIELDS = (
+    "iteration", "phase", "loss_disc", "loss_gen", "flow_nll_batch", "accuracy", "log_z",
+    "energy_updates", "generator_updates", "val_nll", "val_log_z_quad", "wall_s",
+)
+
+
+def _cosine(step: int, total: int, final_fraction: float) -> float:
+    progress = min(max(step / max(total, 1), 0.0), 1.0)
+    return final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class DensityTrainer:
+    """Holds the models, optimisers and random state of one run; `step` runs one iteration.
+
+    Args:
+        config: the run's settings.
+        seed: seeds the parameter initialisation (inside `torch.random.fork_rng`, so the global
+            generator is left as it was) and the run's `torch.Generator`; validation and test
+            sets come from generators derived from the seed.
+    """
+
+    def __init__(self, config: DensityConfig, seed: int = 0) -> None:
+        self.config = config
+        self.seed = int(seed)
+        self.generator = torch.Generator().manual_seed(self.seed)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.energy = EnergyMLP(config.energy_hidden, config.confine)
+            self.log_z = nn.Parameter(torch.zeros(()))
+            broad = config.broad_weight if config.algorithm == "ebm" else 0.0
+            self.flow = FlowSampler(config.flow_transforms, config.flow_hidden, config.flow_bins,
+                                    broad, config.broad_std)
+        fit = sample_data(config.dataset, 100_000, torch.Generator().manual_seed(self.seed + 17))
+        self.gaussian = GaussianNoise(fit, config.noise_inflate)
+        self.opt_energy = torch.optim.Adam(
+            [{"params": self.energy.parameters(), "lr": config.energy_lr, "base": config.energy_lr},
+             {"params": [self.log_z], "lr": config.log_z_lr, "base": config.log_z_lr}]
+        )
+        self.opt_flow = torch.optim.Adam(
+            [{"params": self.flow.parameters(), "lr": config.flow_lr, "base": config.flow_lr}]
+        )
+        self.iteration = 0
+        self.energy_updates = 0
+        self.generator_updates = 0
+        self.best: dict[str, Any] = {"val_nll": math.inf, "iteration": -1}
+        self.wall_s = 0.0
+        self._validation = sample_data(
+            config.dataset, config.validation_size,
+            torch.Generator().manual_seed(self.seed + 1_000_003),
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # The pieces of the model as the algorithms see them
+    # ----------------------------------------------------------------------------------------
+
+    @property
+    def noise(self) -> nn.Module:
+        """The sampler of the energy step: the flow, or the fixed Gaussian (nce, gaussian)."""
+        cfg = self.config
+        if cfg.algorithm == "nce" and cfg.noise == "gaussian":
+            return self.gaussian
+        return self.flow
+
+    def model_energy(self, x: Tensor) -> Tensor:
+        """The evaluated energy: E_θ, or -log q_flow for the flow baseline. Tensor[B]."""
+        if self.config.algorithm == "flow":
+            return -self.flow.flow_log_prob(x)
+        return self.energy(x)
+
+    def learned_log_z(self) -> float:
+        """The model's own log Z (0 for the normalised flow)."""
+        return 0.0 if self.config.algorithm == "flow" else float(self.log_z.detach())
+
+    # ----------------------------------------------------------------------------------------
+    # One iteration
+    # ----------------------------------------------------------------------------------------
+
+    def _set_lrs(self, step: int, total: int) -> None:
+        factor = _cosine(step, total, self.config.final_lr_fraction)
+        for opt in (self.opt_energy, self.opt_flow):
+            for group in opt.param_groups:
+                group["lr"] = group["base"] * factor
+
+    def _flow_ml_step(self, x_data: Tensor) -> float:
+        self.opt_flow.zero_grad(set_to_none=True)
+        nll = -self.flow.flow_log_prob(x_data).mean()
+        nll.backward()
+        self.opt_flow.step()
+        return float(nll.detach())
+
+    def _energy_step(self, x_data: Tensor) -> tuple[float, float]:
+        cfg = self.config
+        with torch.no_grad():
+            x_gen, log_q_gen = self.noise.rsample_and_log_prob(cfg.batch_size, self.generator)
+            log_q_data = self.noise.log_prob(x_data)
+        self.opt_energy.zero_grad(set_to_none=True)
+        e_data, e_gen = self.energy(x_data), self.energy(x_gen.float())
+        loss = losses.discriminator_loss(e_data, log_q_data.float(), e_gen, log_q_gen.float(),
+                                         self.log_z)
+        loss.backward()
+        self.opt_energy.step()
+        self.energy_updates += 1
+        with torch.no_grad():
+            logit_data = losses.discriminator_logit(e_data, log_q_data.float(), self.log_z)
+            logit_gen = losses.discriminator_logit(e_gen, log_q_gen.float(), self.log_z)
+            accuracy = 0.5 * float((logit_data > 0).float().mean() + (logit_gen < 0).float().mean())
+        return float(loss.detach()), accuracy
+
+    def _generator_step(self, x_data: Tensor) -> tuple[float, float]:
+        cfg = self.config
+        self.opt_flow.zero_grad(set_to_none=True)
+        x_gen, log_q_gen = self.flow.rsample_and_log_prob(cfg.batch_size, self.generator)
+        self.energy.requires_grad_(False)
+        try:
+            e_gen = self.energy(x_gen)
+        finally:
+            self.energy.requires_grad_(True)
+        loss_gen = losses.generator_loss(e_gen, log_q_gen, self.log_z.detach())
+        flow_nll = -self.flow.flow_log_prob(x_data).mean()
+        (loss_gen + cfg.flow_ml_weight * flow_nll).backward()
+        self.opt_flow.step()
+        self.generator_updates += 1
+        return float(loss_gen.detach()), float(flow_nll.detach())
+
+    def step(self) -> dict[str, Any]:
+        """Runs one iteration and returns its metrics."""
+        cfg = self.config
+        it = self.iteration
+        row: dict[str, Any] = {"iteration": it + 1}
+        x_data = sample_data(cfg.dataset, cfg.batch_size, self.generator)
+        if it < cfg.pretrain or cfg.algorithm == "flow":
+            total = cfg.pretrain if it < cfg.pretrain else cfg.iterations
+            self._set_lrs(it if it < cfg.pretrain else it - cfg.pretrain, total)
+            row.update(phase="flow-ml", flow_nll_batch=self._flow_ml_step(x_data))
+            self.generator_updates += 1
+        else:
+            self._set_lrs(it - cfg.pretrain, cfg.iterations)
+            row["phase"] = cfg.algorithm
+            for _ in range(cfg.energy_steps):
+                row["loss_disc"], row["accuracy"] = self._energy_step(x_data)
+            if cfg.algorithm == "ebm" and row["accuracy"] >= cfg.gate_accuracy:
+                for _ in range(cfg.generator_steps):
+                    row["loss_gen"], row["flow_nll_batch"] = self._generator_step(x_data)
+            row["log_z"] = float(self.log_z.detach())
+        row["energy_updates"] = self.energy_updates
+        row["generator_updates"] = self.generator_updates
+        self.iteration += 1
+        return row
+
+    # ----------------------------------------------------------------------------------------
+    # Validation and the best parameters
+    # ----------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def validate(self) -> tuple[float, float]:
+        """(validation NLL, its quadrature log Z) of the current parameters (coarse grid)."""
+        cfg = self.config
+        log_z = quadrature_log_z(self.model_energy, box=cfg.eval_box,
+                                 resolution=cfg.eval_resolution)
+        energy = torch.cat([self.model_energy(self._validation[i : i + 65536])
+                            for i in range(0, self._validation.shape[0], 65536)])
+        return float(energy.double().mean()) + log_z, log_z
+
+    def models_state(self) -> dict[str, Any]:
+        """Copies of the learnable state (energy, log Z, flow)."""
+        return {
+            "energy": copy.deepcopy(self.energy.state_dict()),
+            "log_z": self.log_z.detach().clone(),
+            "flow": copy.deepcopy(self.flow.state_dict()),
+        }
+
+    def load_models_state(self, state: dict[str, Any]) -> None:
+        """Loads what `models_state` returned."""
+        self.energy.load_state_dict(state["energy"])
+        with torch.no_grad():
+            self.log_z.copy_(state["log_z"])
+        self.flow.load_state_dict(state["flow"])
+
+    def maybe_validate(self, row: dict[str, Any]) -> None:
+        """Validates after every eval_every-th iteration and at the end; keeps the best."""
+        cfg = self.config
+        in_main = self.iteration > cfg.pretrain
+        if not in_main:
+            return
+        if self.iteration % cfg.eval_every and self.iteration != cfg.total_iterations:
+            return
+        val_nll, val_log_z = self.validate()
+        row["val_nll"], row["val_log_z_quad"] = val_nll, val_log_z
+        if val_nll < self.best["val_nll"]:
+            self.best = {"val_nll": val_nll, "iteration": self.iteration, **self.models_state()}
+
+    # ----------------------------------------------------------------------------------------
+    # Checkpoints
+    # ----------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue the run exactly (weights_only-safe)."""
+        return {
+            "iteration": self.iteration,
+            "energy_updates": self.energy_updates,
+            "generator_updates": self.generator_updates,
+            "wall_s": self.wall_s,
+            "models": self.models_state(),
+            "opt_energy": self.opt_energy.state_dict(),
+            "opt_flow": self.opt_flow.state_dict(),
+            "generator": self.generator.get_state(),
+            "best": self.best,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores `state_dict`'s output."""
+        self.iteration = int(state["iteration"])
+        self.energy_updates = int(state["energy_updates"])
+        self.generator_updates = int(state["generator_updates"])
+        self.wall_s = float(state["wall_s"])
+        self.load_models_state(state["models"])
+        self.opt_energy.load_state_dict(state["opt_energy"])
+        self.opt_flow.load_state_dict(state["opt_flow"])
+        self.generator.set_state(state["generator"])
+        self.best = state["best"]
+
+    def load_best(self) -> None:
+        """Replaces the current parameters by the best validated ones (if any)."""
+        if "energy" in self.best:
+            self.load_models_state(self.best)
+
+
+@torch.no_grad()
+def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dict[str, Any]:
+    """The summary numbers of a trainer's current parameters.
+
+    Test data, proposal samples and MMD samples come from generators derived from `seed`
+    (the trainer's seed when None), so `irlgan eval` reproduces a run's summary.
+
+    Returns:
+        dict with the DESIGN.md keys ``nll``, ``reference_nll``, ``kl_gap``, ``log_z_learned``,
+        ``log_z_quadrature``, ``log_z_importance``, ``flow_nll``, ``mmd`` (``wall_s`` is added
+        by the caller), and extras: quadrature checks, the importance-sampling ESS, the MMD's
+        data-versus-data floor and the standard errors.
+    """
+    cfg = trainer.config
+    seed = trainer.seed if seed is None else seed
+    g_test = torch.Generator().manual_seed(seed + 2_000_003)
+    test = sample_data(cfg.dataset, cfg.test_size, g_test)
+    quad = quadrature_report(trainer.model_energy, box=cfg.eval_box,
+                             resolution=cfg.final_resolution)
+    energy_test = torch.cat([trainer.model_energy(test[i : i + 65536]).double()
+                             for i in range(0, test.shape[0], 65536)])
+    nll = float(energy_test.mean()) + quad["log_z"]
+    nll_se = float(energy_test.std()) / math.sqrt(test.shape[0])
+    reference, reference_se = REFERENCE_NLL[cfg.dataset]
+
+    noise = trainer.noise if cfg.algorithm != "flow" else trainer.flow
+    g_is = torch.Generator().manual_seed(seed + 3_000_017)
+    proposal, log_q = noise.rsample_and_log_prob(cfg.importance_samples, g_is)
+    log_z_is, ess = importance_log_z_with_ess(trainer.model_energy, proposal.float(),
+                                              log_q.double())
+
+    flow_logq = torch.cat([noise.flow_log_prob(test[i : i + 65536]).double()
+                           if hasattr(noise, "flow_log_prob")
+                           else noise.log_prob(test[i : i + 65536]).double()
+                           for i in range(0, test.shape[0], 65536)])
+    g_mmd = torch.Generator().manual_seed(seed + 4_000_037)
+    m = cfg.mmd_samples
+    flow_samples = noise.flow_sample(m, g_mmd).float()
+    data_a = sample_data(cfg.dataset, m, g_mmd)
+    data_b = sample_data(cfg.dataset, m, g_mmd)
+    return {
+        "nll": nll,
+        "reference_nll": reference,
+        "kl_gap": nll - reference,
+        "log_z_learned": trainer.learned_log_z(),
+        "log_z_quadrature": quad["log_z"],
+        "log_z_importance": log_z_is,
+        "flow_nll": float(-flow_logq.mean()),
+        "mmd": mmd(flow_samples, data_a),
+        "mmd_floor": mmd(data_b, data_a),
+        "nll_standard_error": nll_se,
+        "reference_standard_error": reference_se,
+        "importance_ess_fraction": ess,
+        "quadrature_resolution_error": quad["resolution_error"],
+        "quadrature_box_error": quad["box_error"],
+        "best_iteration": int(trainer.best.get("iteration", -1)),
+        "iterations": trainer.iteration,
+        "energy_updates": trainer.energy_updates,
+        "generator_updates": trainer.generator_updates,
+    }

@@ -1,0 +1,90 @@
+"""Demonstrations from a trained policy, in the continuous on-disk format of `irlgan.data`."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from irlgan.data import ContinuousDemonstrations
+from irlgan.rl._rollout import EVAL_SEED_BASE
+from irlgan.rl._vec_env import VecEnv
+
+__all__ = ["generate_demonstrations"]
+
+
+@torch.no_grad()
+def generate_demonstrations(
+    policy: nn.Module,
+    env_id: str,
+    episodes: int,
+    seed: int,
+    deterministic: bool = False,
+    expert_return: float | None = None,
+    random_return: float | None = None,
+) -> ContinuousDemonstrations:
+    """Runs `episodes` whole episodes of `policy` and packs them as demonstrations.
+
+    Reset seeds are drawn below `EVAL_SEED_BASE` from `numpy.random.default_rng(seed)`, so
+    demonstrations never share a start with the evaluation episodes; sampled actions come from a
+    `torch.Generator` seeded with `seed`.
+
+    Args:
+        policy: a policy with `sample(obs, generator)` and `mode(obs)`.
+        env_id: the gymnasium id.
+        episodes: N.
+        seed: the seed of the reset seeds and of the action noise.
+        deterministic: record the policy's mode (True) or samples from it (False).
+        expert_return: stored in the metadata.
+        random_return: stored in the metadata.
+
+    Returns:
+        `ContinuousDemonstrations` of N trajectories with their environment returns.
+    """
+    if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    dtype = next(policy.parameters()).dtype
+    vec_env = VecEnv(env_id, episodes)
+    try:
+        seeds = [int(s) for s in rng.integers(0, EVAL_SEED_BASE, size=episodes)]
+        obs = vec_env.reset(seeds)
+        obs_lists: list[list[np.ndarray]] = [[o.copy()] for o in obs]
+        act_lists: list[list[np.ndarray]] = [[] for _ in range(episodes)]
+        returns = np.zeros(episodes, dtype=np.float64)
+        running = np.ones(episodes, dtype=bool)
+        while running.any():
+            live = np.flatnonzero(running)
+            tensor = torch.as_tensor(obs[live], dtype=dtype)
+            if deterministic:
+                actions = policy.mode(tensor)
+            else:
+                actions = policy.sample(tensor, generator=generator)[0]
+            actions = actions.to(torch.float32).numpy()
+            for row, index in enumerate(live):
+                env = vec_env.envs[index]
+                clipped = vec_env.clip(actions[row])
+                next_obs, reward, terminated, truncated, _ = env.step(clipped)
+                next_obs = np.asarray(next_obs, dtype=np.float32)
+                act_lists[index].append(actions[row])
+                obs_lists[index].append(next_obs)
+                returns[index] += float(reward)
+                obs[index] = next_obs
+                if terminated or truncated:
+                    running[index] = False
+    finally:
+        vec_env.close()
+    packed = [
+        (np.stack(obs_lists[i]), np.stack(act_lists[i]), returns[i]) for i in range(episodes)
+    ]
+    return ContinuousDemonstrations.from_episodes(
+        packed,
+        env_id,
+        seed=seed,
+        deterministic=deterministic,
+        expert_return=expert_return,
+        random_return=random_return,
+    )

@@ -1,0 +1,130 @@
+r"""Returns on held-out reset seeds, and the normalised return.
+
+Evaluation episodes are reset with seeds `seed_base, ..., seed_base + episodes - 1`; with the
+default `EVAL_SEED_BASE` = 10^6 these are never used by training (`RolloutCollector` draws its
+reset seeds below it). The normalised return is
+
+$$\frac{R - R_\text{random}}{R_\text{expert} - R_\text{random}},$$
+
+1 for the expert's deterministic mean return and 0 for uniformly random actions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from irlgan.rl._rollout import EVAL_SEED_BASE
+from irlgan.rl._vec_env import VecEnv
+
+__all__ = ["EVAL_EPISODES", "evaluate_policy", "normalized_return", "random_returns"]
+
+EVAL_EPISODES = 50
+"""Episodes behind the expert and random reference returns."""
+
+
+def _check_counts(episodes: int, seed_base: int) -> None:
+    if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    if not isinstance(seed_base, int) or isinstance(seed_base, bool) or seed_base < 0:
+        raise ValueError(f"seed_base must be a non-negative integer, got {seed_base!r}")
+
+
+def _run_episodes(env_id: str, episodes: int, seed_base: int, act) -> np.ndarray:
+    """Runs `episodes` episodes side by side; `act(obs [E, d_obs]) -> actions [E, d_act]`."""
+    vec_env = VecEnv(env_id, episodes)
+    try:
+        obs = vec_env.reset([seed_base + i for i in range(episodes)])
+        returns = np.zeros(episodes, dtype=np.float64)
+        running = np.ones(episodes, dtype=bool)
+        while running.any():
+            live = np.flatnonzero(running)
+            actions = np.asarray(act(obs[live]))
+            for row, index in enumerate(live):
+                env = vec_env.envs[index]
+                action = vec_env.clip(actions[row])
+                next_obs, reward, terminated, truncated, _ = env.step(action)
+                returns[index] += float(reward)
+                obs[index] = next_obs
+                if terminated or truncated:
+                    running[index] = False
+    finally:
+        vec_env.close()
+    return returns
+
+
+def evaluate_policy(
+    policy: nn.Module,
+    env_id: str,
+    episodes: int = EVAL_EPISODES,
+    seed_base: int = EVAL_SEED_BASE,
+    deterministic: bool = True,
+    generator: torch.Generator | None = None,
+) -> np.ndarray:
+    """Returns of `policy` on episodes reset with seeds seed_base, ..., seed_base+episodes-1.
+
+    Args:
+        policy: a policy with `mode(obs)` and `sample(obs, generator)`.
+        env_id: the gymnasium id.
+        episodes: the number of episodes (run side by side, batched through the policy).
+        seed_base: the first reset seed.
+        deterministic: act with `mode` (True) or sample (False, from `generator`).
+        generator: the torch generator for sampled actions (a fixed one when None).
+
+    Returns:
+        float64 [episodes], the undiscounted environment returns.
+    """
+    _check_counts(episodes, seed_base)
+    if not deterministic and generator is None:
+        generator = torch.Generator().manual_seed(seed_base)
+    dtype = next(policy.parameters()).dtype
+
+    @torch.no_grad()
+    def act(obs: np.ndarray) -> np.ndarray:
+        tensor = torch.as_tensor(obs, dtype=dtype)
+        if deterministic:
+            return policy.mode(tensor).numpy()
+        return policy.sample(tensor, generator=generator)[0].numpy()
+
+    return _run_episodes(env_id, episodes, seed_base, act)
+
+
+def random_returns(
+    env_id: str, episodes: int = EVAL_EPISODES, seed_base: int = EVAL_SEED_BASE
+) -> np.ndarray:
+    """Returns of uniformly random actions (drawn from a numpy Generator seeded by seed_base).
+
+    Returns:
+        float64 [episodes].
+    """
+    _check_counts(episodes, seed_base)
+    rng = np.random.default_rng(seed_base)
+    probe = VecEnv(env_id, 1)
+    low, high = probe.action_space.low, probe.action_space.high
+    probe.close()
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return rng.uniform(low, high, size=(obs.shape[0], low.shape[0]))
+
+    return _run_episodes(env_id, episodes, seed_base, act)
+
+
+def normalized_return(
+    returns: float | np.ndarray, expert_return: float, random_return: float
+) -> float | np.ndarray:
+    """(R - R_random) / (R_expert - R_random): 1 at the expert, 0 at random actions.
+
+    Raises:
+        ValueError: if the expert does not beat random (the scale would be meaningless).
+    """
+    if not np.isfinite(expert_return) or not np.isfinite(random_return):
+        raise ValueError("expert_return and random_return must be finite")
+    if expert_return <= random_return:
+        raise ValueError(
+            f"expert_return ({expert_return}) must exceed random_return ({random_return})"
+        )
+    value = (np.asarray(returns, dtype=np.float64) - random_return) / (
+        expert_return - random_return
+    )
+    return float(value) if value.ndim == 0 else value

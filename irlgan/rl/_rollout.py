@@ -1,0 +1,190 @@
+"""Rollouts: fixed-length batches of on-policy experience from a `VecEnv`.
+
+A rollout holds `steps_per_env` consecutive steps of each of E environments as tensors of shape
+[T, E, ...]. Episodes continue from one `collect()` to the next; an environment that finishes is
+reset at once with a seed drawn from the collector's own `numpy.random.Generator` (always below
+`EVAL_SEED_BASE`, so evaluation seeds are never used for training). `next_obs` is the true next
+observation, also on the last step of an episode (it is not the reset observation).
+
+With a fixed horizon H (Pendulum-v1: 200, irlgan/PointMass-v0: 50) and `steps_per_env` a multiple
+of H, every rollout consists of whole episodes, E * steps_per_env / H of them; `episode_start`
+and `timestep` let a caller cut a rollout into trajectories in any case.
+
+Exact resumption: `state_dict()` stores the environments' state, the last observations, the
+running episode returns and both random generators, so a collector restored from it produces
+bit-identical rollouts to one that was never interrupted (for the same policy parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from irlgan.checkpoint import numpy_generator_state, set_numpy_generator_state
+from irlgan.rl._vec_env import VecEnv
+
+__all__ = ["EVAL_SEED_BASE", "Rollout", "RolloutCollector"]
+
+EVAL_SEED_BASE = 1_000_000
+"""Reset seeds at or above this are reserved for evaluation; training draws seeds below it."""
+
+
+@dataclass
+class Rollout:
+    """T steps of E environments. Shapes use T = steps per environment, E = environments.
+
+    Attributes:
+        obs: float32 [T, E, d_obs], the observation each action was taken in.
+        actions: float32 [T, E, d_act], the policy's actions (before any clipping by the env).
+        log_prob: float32 [T, E], log pi(action | obs) under the policy that acted.
+        next_obs: float32 [T, E, d_obs], the true next observation (also at episode ends).
+        env_reward: float32 [T, E], the environment's reward.
+        terminated: bool [T, E], the episode ended in a terminal state (no bootstrapping).
+        truncated: bool [T, E], the episode was cut by a time limit (bootstrap from next_obs).
+        episode_start: bool [T, E], obs is the first observation of an episode.
+        timestep: int64 [T, E], the index of the step within its episode (0 at a start).
+        episode_returns: float64 [K], the environment returns of the K episodes that ended.
+        episode_lengths: int64 [K], their lengths.
+    """
+
+    obs: Tensor
+    actions: Tensor
+    log_prob: Tensor
+    next_obs: Tensor
+    env_reward: Tensor
+    terminated: Tensor
+    truncated: Tensor
+    episode_start: Tensor
+    timestep: Tensor
+    episode_returns: Tensor
+    episode_lengths: Tensor
+
+    @property
+    def num_steps(self) -> int:
+        """T * E, the environment steps in this rollout."""
+        return int(self.obs.shape[0] * self.obs.shape[1])
+
+    @property
+    def done(self) -> Tensor:
+        """bool [T, E]: terminated or truncated."""
+        return self.terminated | self.truncated
+
+    def to_dict(self) -> dict[str, Tensor]:
+        """The fields as a dict of tensors (weights_only-safe, e.g. for a sample buffer)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class RolloutCollector:
+    """Runs a policy in a `VecEnv` and returns `Rollout`s of `steps_per_env` steps.
+
+    Args:
+        vec_env: the environments (their current state is discarded: all are reset here).
+        policy: a module with `sample(obs [B, d_obs], generator) -> (act [B, d_act], log_prob [B])`.
+        steps_per_env: T, the steps of each environment per `collect()`.
+        seed: seeds the reset-seed generator (numpy) and the action-noise generator (torch).
+    """
+
+    def __init__(self, vec_env: VecEnv, policy: nn.Module, steps_per_env: int, seed: int) -> None:
+        if not isinstance(steps_per_env, int) or isinstance(steps_per_env, bool) or (
+            steps_per_env < 1
+        ):
+            raise ValueError(f"steps_per_env must be a positive integer, got {steps_per_env!r}")
+        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.vec_env = vec_env
+        self.policy = policy
+        self.steps_per_env = steps_per_env
+        self.rng = np.random.default_rng(seed)
+        self.generator = torch.Generator().manual_seed(seed)
+        num_envs = vec_env.num_envs
+        self.obs = vec_env.reset(self._reset_seeds(num_envs))
+        self.episode_return = np.zeros(num_envs, dtype=np.float64)
+        self.episode_length = np.zeros(num_envs, dtype=np.int64)
+        self.total_steps = 0
+
+    def _reset_seeds(self, count: int) -> list[int]:
+        return [int(s) for s in self.rng.integers(0, EVAL_SEED_BASE, size=count)]
+
+    @torch.no_grad()
+    def collect(self) -> Rollout:
+        """Runs T steps in every environment with actions sampled from the policy."""
+        steps, num_envs = self.steps_per_env, self.vec_env.num_envs
+        obs_dim, act_dim = self.vec_env.obs_dim, self.vec_env.act_dim
+        obs_buf = np.empty((steps, num_envs, obs_dim), dtype=np.float32)
+        next_buf = np.empty((steps, num_envs, obs_dim), dtype=np.float32)
+        act_buf = torch.empty((steps, num_envs, act_dim), dtype=torch.float32)
+        logp_buf = torch.empty((steps, num_envs), dtype=torch.float32)
+        reward_buf = np.empty((steps, num_envs), dtype=np.float64)
+        term_buf = np.empty((steps, num_envs), dtype=bool)
+        trunc_buf = np.empty((steps, num_envs), dtype=bool)
+        time_buf = np.empty((steps, num_envs), dtype=np.int64)
+        finished_returns: list[float] = []
+        finished_lengths: list[int] = []
+        obs = self.obs
+        dtype = next(self.policy.parameters()).dtype  # float32 normally; rollouts stay float32
+        for t in range(steps):
+            obs_buf[t] = obs
+            time_buf[t] = self.episode_length
+            act, log_prob = self.policy.sample(torch.from_numpy(obs).to(dtype),
+                                               generator=self.generator)
+            act_buf[t] = act
+            logp_buf[t] = log_prob
+            next_obs, reward, terminated, truncated = self.vec_env.step(act.float().numpy())
+            next_buf[t] = next_obs
+            reward_buf[t] = reward
+            term_buf[t] = terminated
+            trunc_buf[t] = truncated
+            self.episode_return += reward
+            self.episode_length += 1
+            obs = next_obs.copy()
+            for index in np.flatnonzero(terminated | truncated):
+                finished_returns.append(float(self.episode_return[index]))
+                finished_lengths.append(int(self.episode_length[index]))
+                self.episode_return[index] = 0.0
+                self.episode_length[index] = 0
+                obs[index] = self.vec_env.reset_one(int(index), self._reset_seeds(1)[0])
+        self.obs = obs
+        self.total_steps += steps * num_envs
+        return Rollout(
+            obs=torch.from_numpy(obs_buf),
+            actions=act_buf,
+            log_prob=logp_buf,
+            next_obs=torch.from_numpy(next_buf),
+            env_reward=torch.from_numpy(reward_buf).to(torch.float32),
+            terminated=torch.from_numpy(term_buf),
+            truncated=torch.from_numpy(trunc_buf),
+            episode_start=torch.from_numpy(time_buf == 0),
+            timestep=torch.from_numpy(time_buf),
+            episode_returns=torch.tensor(finished_returns, dtype=torch.float64),
+            episode_lengths=torch.tensor(finished_lengths, dtype=torch.int64),
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue bit-identically (weights_only-safe)."""
+        return {
+            "envs": self.vec_env.state_dict(),
+            "obs": torch.from_numpy(self.obs.copy()),
+            "episode_return": torch.from_numpy(self.episode_return.copy()),
+            "episode_length": torch.from_numpy(self.episode_length.copy()),
+            "rng": numpy_generator_state(self.rng),
+            "generator": self.generator.get_state(),
+            "total_steps": int(self.total_steps),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores `state_dict()` output (the policy's parameters are restored elsewhere)."""
+        obs = state["obs"].numpy().copy()
+        if obs.shape != self.obs.shape:
+            raise ValueError(f"state holds observations {list(obs.shape)}, "
+                             f"expected {list(self.obs.shape)}")
+        self.vec_env.load_state_dict(state["envs"])
+        self.obs = obs
+        self.episode_return = state["episode_return"].numpy().copy()
+        self.episode_length = state["episode_length"].numpy().copy()
+        set_numpy_generator_state(self.rng, state["rng"])
+        self.generator.set_state(state["generator"])
+        self.total_steps = int(state["total_steps"])

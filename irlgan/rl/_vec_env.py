@@ -1,0 +1,165 @@
+"""A batch of gymnasium environments stepped in one Python loop, with checkpointable state.
+
+`VecEnv` is a thin list of `gymnasium.make` environments. It never resets on its own: the caller
+(`RolloutCollector`) resets finished environments with seeds it draws, so the observation that
+ends an episode is always returned as it is and the reset seeds are under the caller's control.
+Measured on this machine (Pendulum-v1, 16 environments, one thread): about 12 us per environment
+step for this loop and for gymnasium's `SyncVectorEnv` alike, so the simpler loop is used.
+
+Checkpoints: `state_dict` stores what classic-control environments (and `irlgan/PointMass-v0`)
+need to continue exactly: `unwrapped.state` and the `TimeLimit` elapsed-step counter. The random
+generators of the environments are not stored: every reset is seeded explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+import numpy as np
+import torch
+from gymnasium import spaces
+from gymnasium.wrappers import TimeLimit
+
+import irlgan.envs  # noqa: F401  (registers irlgan/PointMass-v0)
+
+__all__ = ["VecEnv", "make_env", "make_vec_env"]
+
+
+def make_env(env_id: str) -> gymnasium.Env:
+    """`gymnasium.make(env_id)` for a continuous-control task with Box spaces.
+
+    Raises:
+        ValueError: for an unknown id, or one whose spaces are not 1-D Boxes.
+    """
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError(f"env_id must be a non-empty string, got {env_id!r}")
+    try:
+        env = gymnasium.make(env_id)
+    except gymnasium.error.Error as error:
+        raise ValueError(f"unknown environment id {env_id!r} ({error})") from error
+    for name in ("observation_space", "action_space"):
+        space = getattr(env, name)
+        if not isinstance(space, spaces.Box) or len(space.shape) != 1:
+            env.close()
+            raise ValueError(f"{env_id}: {name} must be a 1-D Box, got {space}")
+    return env
+
+
+def _time_limit(env: gymnasium.Env) -> TimeLimit | None:
+    while isinstance(env, gymnasium.Wrapper):
+        if isinstance(env, TimeLimit):
+            return env
+        env = env.env
+    return None
+
+
+class VecEnv:
+    """`num_envs` copies of one environment, stepped in a loop, without automatic resets.
+
+    Args:
+        env_id: a gymnasium id with 1-D Box observation and action spaces.
+        num_envs: E >= 1.
+    """
+
+    def __init__(self, env_id: str, num_envs: int) -> None:
+        if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
+        self.env_id = env_id
+        self.envs = [make_env(env_id) for _ in range(num_envs)]
+        self.num_envs = num_envs
+        self.observation_space: spaces.Box = self.envs[0].observation_space
+        self.action_space: spaces.Box = self.envs[0].action_space
+        self.obs_dim = int(self.observation_space.shape[0])
+        self.act_dim = int(self.action_space.shape[0])
+        self._low = self.action_space.low
+        self._high = self.action_space.high
+        limit = _time_limit(self.envs[0])
+        self.max_episode_steps: int | None = None if limit is None else limit._max_episode_steps
+
+    def reset_one(self, index: int, seed: int) -> np.ndarray:
+        """Resets environment `index` with `seed`; returns its observation [d_obs]."""
+        obs, _ = self.envs[index].reset(seed=int(seed))
+        return np.asarray(obs, dtype=np.float32)
+
+    def reset(self, seeds: list[int]) -> np.ndarray:
+        """Resets every environment, environment i with seeds[i]; returns obs [E, d_obs]."""
+        if len(seeds) != self.num_envs:
+            raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
+        return np.stack([self.reset_one(i, s) for i, s in enumerate(seeds)])
+
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Steps every environment once (actions clipped to the action space).
+
+        Args:
+            actions: [E, d_act].
+
+        Returns:
+            next_obs float32 [E, d_obs], reward float64 [E], terminated bool [E],
+            truncated bool [E]. Finished environments are not reset.
+        """
+        actions = self.clip(actions)
+        results = [env.step(action) for env, action in zip(self.envs, actions, strict=True)]
+        next_obs = np.stack([np.asarray(r[0], dtype=np.float32) for r in results])
+        reward = np.array([r[1] for r in results], dtype=np.float64)
+        terminated = np.array([r[2] for r in results], dtype=bool)
+        truncated = np.array([r[3] for r in results], dtype=bool)
+        return next_obs, reward, terminated, truncated
+
+    def clip(self, actions: np.ndarray) -> np.ndarray:
+        """Actions [..., d_act] clipped to the action space, in its dtype."""
+        dtype = self.action_space.dtype
+        return np.clip(np.asarray(actions, dtype=dtype), self._low, self._high).astype(dtype)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The environments' dynamic state (weights_only-safe): `state` [E, ...], `elapsed` [E].
+
+        Raises:
+            ValueError: if the environment keeps no `unwrapped.state` array.
+        """
+        states, elapsed = [], []
+        for env in self.envs:
+            state = getattr(env.unwrapped, "state", None)
+            if state is None:
+                raise ValueError(
+                    f"{self.env_id}: cannot checkpoint an environment without `unwrapped.state`"
+                )
+            states.append(torch.from_numpy(np.array(state, copy=True)))
+            limit = _time_limit(env)
+            elapsed.append(0 if limit is None else int(limit._elapsed_steps or 0))
+        return {"state": torch.stack(states), "elapsed": torch.tensor(elapsed, dtype=torch.int64)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores `state_dict()` output (resets each environment first, then overwrites)."""
+        if tuple(state["elapsed"].shape) != (self.num_envs,):
+            raise ValueError(
+                f"state holds {state['elapsed'].shape[0]} environments, expected {self.num_envs}"
+            )
+        for index, env in enumerate(self.envs):
+            env.reset(seed=0)
+            env.unwrapped.state = state["state"][index].numpy().copy()
+            limit = _time_limit(env)
+            if limit is not None:
+                limit._elapsed_steps = int(state["elapsed"][index])
+
+    def close(self) -> None:
+        """Closes every environment."""
+        for env in self.envs:
+            env.close()
+
+
+def make_vec_env(env_id: str, num_envs: int, seed: int | None = None) -> VecEnv:
+    """Builds a `VecEnv` of `num_envs` copies of `env_id`, reset with seeds seed, seed+1, ....
+
+    Args:
+        env_id: the gymnasium id (e.g. "Pendulum-v1", "irlgan/PointMass-v0").
+        num_envs: E.
+        seed: if given, environment i is reset with seed + i; otherwise left for the caller
+            (`RolloutCollector` resets with seeds of its own).
+    """
+    vec_env = VecEnv(env_id, num_envs)
+    if seed is not None:
+        vec_env.reset([int(seed) + i for i in range(num_envs)])
+    return vec_env

@@ -1,0 +1,96 @@
+"""Datasets: determinism, shapes, exact densities that integrate to one, reference entropies."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from irlgan.density import DATASETS, REFERENCE_NLL, data_log_prob, grid, reference_nll, sample_data
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_sampling_is_deterministic_given_the_generator(name):
+    a = sample_data(name, 500, torch.Generator().manual_seed(3))
+    b = sample_data(name, 500, torch.Generator().manual_seed(3))
+    c = sample_data(name, 500, torch.Generator().manual_seed(4))
+    assert a.shape == (500, 2) and a.dtype == torch.float32
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    assert sample_data(name, 7, torch.Generator(), dtype=torch.float64).dtype == torch.float64
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_sampling_leaves_the_global_generator_alone(name):
+    state = torch.get_rng_state()
+    sample_data(name, 100, torch.Generator().manual_seed(0))
+    assert torch.equal(state, torch.get_rng_state())
+
+
+@pytest.mark.parametrize("name", ["8gaussians", "checkerboard", "rings", "moons"])
+def test_exact_density_integrates_to_one(name):
+    points, area = grid(6.0, 180, dtype=torch.float64)  # cell edges on the checkers
+    mass = float(data_log_prob(name, points).exp().sum() * area)
+    assert mass == pytest.approx(1.0, abs=2e-3)
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param("2spirals", marks=pytest.mark.slow), "pinwheel"]
+)
+def test_exact_density_integrates_to_one_coarse(name):
+    # These densities are integrals over a latent variable; a coarser grid keeps the test fast.
+    points, area = grid(5.5, 90, dtype=torch.float64)
+    mass = float(data_log_prob(name, points).exp().sum() * area)
+    assert mass == pytest.approx(1.0, abs=1e-2)
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n == "2spirals" else n for n in DATASETS]
+)
+def test_density_matches_a_histogram_of_samples(name):
+    # The fraction of samples in a few boxes equals the integral of the density over each box.
+    g = torch.Generator().manual_seed(11)
+    x = sample_data(name, 40_000, g, dtype=torch.float64)
+    n = 30 if name == "pinwheel" else 60
+    boxes = [((-1.0, -1.0), (1.0, 1.0)), ((0.0, 0.0), (3.0, 3.0)), ((-3.0, -1.0), (0.0, 2.0))]
+    for lo, hi in boxes:
+        inside = ((x[:, 0] >= lo[0]) & (x[:, 0] < hi[0]) & (x[:, 1] >= lo[1])
+                  & (x[:, 1] < hi[1])).double().mean()
+        hx = (hi[0] - lo[0]) / n
+        hy = (hi[1] - lo[1]) / n
+        ax = lo[0] + (torch.arange(n, dtype=torch.float64) + 0.5) * hx
+        ay = lo[1] + (torch.arange(n, dtype=torch.float64) + 0.5) * hy
+        pts = torch.stack(torch.meshgrid(ax, ay, indexing="ij"), -1).reshape(-1, 2)
+        integral = float(data_log_prob(name, pts).exp().sum() * hx * hy)
+        se = math.sqrt(max(integral * (1 - integral), 1e-4) / x.shape[0])
+        # checkerboard's density jumps at cell edges, which the midpoint rule resolves exactly
+        # on these aligned boxes; allow 5 standard errors plus a little quadrature error.
+        assert float(inside) == pytest.approx(integral, abs=5 * se + 3e-3), (name, lo, hi)
+
+
+def test_closed_form_references():
+    assert REFERENCE_NLL["checkerboard"][0] == pytest.approx(math.log(32.0), abs=1e-12)
+    # 8 well-separated Gaussians: slightly below ln 8 + the entropy of one component.
+    std = 0.5 / 1.414
+    separated = math.log(8) + 1 + math.log(2 * math.pi * std**2)
+    assert separated - 0.02 < REFERENCE_NLL["8gaussians"][0] < separated
+
+
+@pytest.mark.parametrize("name", ["8gaussians", "rings", "moons", "pinwheel", "2spirals"])
+def test_reference_table_agrees_with_monte_carlo(name):
+    n = {"2spirals": 1_000, "pinwheel": 4_000}.get(name, 20_000)
+    value, se = reference_nll(name, n_samples=n, generator=torch.Generator().manual_seed(5))
+    assert se > 0
+    assert value == pytest.approx(REFERENCE_NLL[name][0], abs=4 * se)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="unknown dataset"):
+        sample_data("swissroll", 3, torch.Generator())
+    with pytest.raises(ValueError, match="n must be"):
+        sample_data("moons", 0, torch.Generator())
+    with pytest.raises(ValueError, match="generator"):
+        sample_data("moons", 3, 0)
+    with pytest.raises(ValueError, match="Tensor\\[N, 2\\]"):
+        data_log_prob("moons", torch.zeros(3))

@@ -1,0 +1,90 @@
+"""`irlgan expert`: the files it writes, their contents, and the errors it gives."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from irlgan.data import load_continuous_demonstrations
+from irlgan.rl import EVAL_SEED_BASE, evaluate_policy, load_policy
+from irlgan.rl.commands import expert, expert_config_with_overrides
+
+
+def _args(out, steps=2000, overrides=None, env="irlgan/PointMass-v0", seed=1):
+    return argparse.Namespace(env=env, steps=steps, seed=seed, out=str(out), quiet=True,
+                              overrides=overrides or {"demo_episodes": "6", "eval_episodes": "5"})
+
+
+def test_expert_command_writes_demonstrations_policy_and_reference_returns(tmp_path):
+    out = tmp_path / "expert"
+    assert expert(_args(out)) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"arrays.npz", "metadata.json", "expert.json", "policy.pt", "config.json",
+            "metrics.csv"} <= names
+    summary = json.loads((out / "expert.json").read_text())
+    demos = load_continuous_demonstrations(out)
+    assert demos.count == 6 and demos.env_id == "irlgan/PointMass-v0"
+    assert demos.horizon == 50 and (demos.lengths == 50).all() and demos.deterministic is False
+    assert demos.expert_return == summary["expert_return"]
+    assert demos.random_return == summary["random_return"]
+    assert summary["env_steps"] >= 2000 and summary["eval_episodes"] == 5
+    # the saved policy is the one that was evaluated
+    policy = load_policy(out)
+    again = evaluate_policy(policy, "irlgan/PointMass-v0", 5, EVAL_SEED_BASE)
+    assert float(again.mean()) == pytest.approx(summary["expert_return"], rel=1e-9)
+    # demonstrations replay: their returns are the true returns of their own actions
+    from irlgan.envs import point_mass_true_cost
+
+    cost = point_mass_true_cost(demos.obs[:, :-1].double(), demos.actions.double().clamp(-1, 1))
+    np.testing.assert_allclose(-cost.sum(-1).numpy(), demos.returns.numpy(), rtol=1e-4)
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "expert" and config["config"]["demo_episodes"] == 6
+
+
+def test_expert_command_is_deterministic_given_the_seed(tmp_path):
+    expert(_args(tmp_path / "a"))
+    expert(_args(tmp_path / "b"))
+    first = load_continuous_demonstrations(tmp_path / "a")
+    second = load_continuous_demonstrations(tmp_path / "b")
+    assert torch.equal(first.actions, second.actions)
+
+
+def test_overrides_reach_both_config_levels_and_unknown_keys_are_named():
+    config = expert_config_with_overrides("Pendulum-v1", {"num_envs": "4", "gamma": "0.9"})
+    assert config.num_envs == 4 and config.ppo.gamma == 0.9
+    with pytest.raises(ValueError, match="no_such_key"):
+        expert_config_with_overrides("Pendulum-v1", {"no_such_key": "1"})
+    with pytest.raises(ValueError, match="gamma"):
+        expert_config_with_overrides("Pendulum-v1", {"gamma": "abc"})
+
+
+def test_expert_command_rejects_a_bad_environment(tmp_path):
+    with pytest.raises(ValueError, match="unknown environment"):
+        expert(_args(tmp_path / "x", env="NoSuchEnv-v0"))
+
+
+def test_the_irlgan_command_line_runs_expert(tmp_path):
+    from irlgan.cli import main
+
+    out = tmp_path / "cli"
+    status = main(["expert", "--env", "irlgan/PointMass-v0", "--steps", "800", "--seed", "2",
+                   "--out", str(out), "--set", "demo_episodes=3", "--set", "eval_episodes=2",
+                   "--quiet"])
+    assert status == 0
+    assert load_continuous_demonstrations(out).count == 3
+    assert json.loads((out / "expert.json").read_text())["seed"] == 2
+
+
+def test_load_policy_refuses_corrupt_and_foreign_files(tmp_path):
+    from irlgan.checkpoint import CheckpointError, save_checkpoint
+
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError):
+        load_policy(tmp_path / "garbage.pt")
+    save_checkpoint(tmp_path / "other.pt", {"x": 1}, kind="control")
+    with pytest.raises(CheckpointError, match="expert-policy"):
+        load_policy(tmp_path / "other.pt")

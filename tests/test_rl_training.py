@@ -1,0 +1,44 @@
+"""Seeded MaxEnt PPO training runs on the true reward that must reach stated thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from irlgan.rl import EVAL_SEED_BASE, evaluate_policy, normalized_return, random_returns
+from irlgan.rl._evaluate import _run_episodes
+from irlgan.rl._expert import train_expert
+
+pytestmark = pytest.mark.slow
+
+
+def _greedy_point_mass_return(episodes: int) -> float:
+    """A hand-written controller (full speed toward the goal, gain 2): the reference expert."""
+    goal = np.array([1.0, 1.0])
+    returns = _run_episodes("irlgan/PointMass-v0", episodes, EVAL_SEED_BASE,
+                            lambda obs: np.clip(2.0 * (goal - obs), -1.0, 1.0))
+    return float(returns.mean())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_point_mass_expert_matches_a_hand_written_controller(seed):
+    result = train_expert("irlgan/PointMass-v0", 40_000, seed)
+    returns = evaluate_policy(result.policy, "irlgan/PointMass-v0", 20)
+    score = normalized_return(float(returns.mean()), _greedy_point_mass_return(20),
+                              float(random_returns("irlgan/PointMass-v0", 20).mean()))
+    assert score >= 0.95, score
+
+
+def test_pendulum_swings_up_within_200k_steps():
+    result = train_expert("Pendulum-v1", 200_000, 0)
+    returns = evaluate_policy(result.policy, "Pendulum-v1", 20)
+    random_mean = float(random_returns("Pendulum-v1", 20).mean())
+    assert random_mean < -900
+    assert float(returns.mean()) > -250, returns.mean()
+
+
+def test_mountain_car_finds_the_flag_with_wide_initial_exploration():
+    result = train_expert("MountainCarContinuous-v0", 100_000, 0)
+    returns = evaluate_policy(result.policy, "MountainCarContinuous-v0", 20)
+    assert float(random_returns("MountainCarContinuous-v0", 20).mean()) < 0
+    assert float(returns.mean()) > 50, returns.mean()  # reaching the flag pays +100

@@ -108,7 +108,46 @@ def _check_obs_act(policy: nn.Module, obs: Tensor, act: Tensor | None = None) ->
         )
 
 
-class GaussianPolicy(nn.Module):
+class _GaussianHead(nn.Module):
+    """What both policies share: the observation scaling, the mean network and a learned,
+    state-independent log standard deviation, clamped to [_LOG_STD_MIN, _LOG_STD_MAX]."""
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        hidden: Sequence[int],
+        log_std_init: float,
+        activation: type[nn.Module],
+        generator: torch.Generator | None,
+        obs_low: Sequence[float] | Tensor | None,
+        obs_high: Sequence[float] | Tensor | None,
+    ) -> None:
+        super().__init__()
+        if int(obs_dim) < 1 or int(act_dim) < 1:
+            raise ValueError(f"obs_dim and act_dim must be positive, got {obs_dim}, {act_dim}")
+        self.obs_dim = int(obs_dim)
+        self.act_dim = int(act_dim)
+        center, half_width = _obs_scaling(self.obs_dim, obs_low, obs_high)
+        self.register_buffer("obs_center", center)
+        self.register_buffer("obs_half_width", half_width)
+        self.mean_net = mlp(
+            self.obs_dim, self.act_dim, hidden, activation, out_gain=0.01, generator=generator
+        )
+        self.log_std = nn.Parameter(torch.full((self.act_dim,), float(log_std_init)))
+
+    def _mean_std(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        _check_obs_act(self, obs)
+        mean = self.mean_net(self.normalize_obs(obs))
+        log_std = self.log_std.clamp(_LOG_STD_MIN, _LOG_STD_MAX)
+        return mean, log_std.exp().expand_as(mean)
+
+    def normalize_obs(self, obs: Tensor) -> Tensor:
+        """The network input: (obs - center) / half_width of the observation box, [B, d_obs]."""
+        return (obs - self.obs_center.to(obs.dtype)) / self.obs_half_width.to(obs.dtype)
+
+
+class GaussianPolicy(_GaussianHead):
     r"""A diagonal Gaussian policy $\pi(u \mid x) = \mathcal N(u; \mu_\phi(x), \operatorname{diag}
     \sigma^2)$ on unbounded actions.
 
@@ -139,28 +178,8 @@ class GaussianPolicy(nn.Module):
         obs_low: Sequence[float] | Tensor | None = None,
         obs_high: Sequence[float] | Tensor | None = None,
     ) -> None:
-        super().__init__()
-        if int(obs_dim) < 1 or int(act_dim) < 1:
-            raise ValueError(f"obs_dim and act_dim must be positive, got {obs_dim}, {act_dim}")
-        self.obs_dim = int(obs_dim)
-        self.act_dim = int(act_dim)
-        center, half_width = _obs_scaling(self.obs_dim, obs_low, obs_high)
-        self.register_buffer("obs_center", center)
-        self.register_buffer("obs_half_width", half_width)
-        self.mean_net = mlp(
-            self.obs_dim, self.act_dim, hidden, activation, out_gain=0.01, generator=generator
-        )
-        self.log_std = nn.Parameter(torch.full((self.act_dim,), float(log_std_init)))
-
-    def _mean_std(self, obs: Tensor) -> tuple[Tensor, Tensor]:
-        _check_obs_act(self, obs)
-        mean = self.mean_net(self.normalize_obs(obs))
-        log_std = self.log_std.clamp(_LOG_STD_MIN, _LOG_STD_MAX)
-        return mean, log_std.exp().expand_as(mean)
-
-    def normalize_obs(self, obs: Tensor) -> Tensor:
-        """The network input: (obs - center) / half_width of the observation box, [B, d_obs]."""
-        return (obs - self.obs_center.to(obs.dtype)) / self.obs_half_width.to(obs.dtype)
+        super().__init__(obs_dim, act_dim, hidden, log_std_init, activation, generator,
+                         obs_low, obs_high)
 
     def distribution(self, obs: Tensor) -> Distribution:
         """The action distribution, batch shape [B], event shape [d_act]."""
@@ -199,7 +218,7 @@ def _log_one_minus_tanh_sq(z: Tensor) -> Tensor:
     return 2.0 * (math.log(2.0) - z - nn.functional.softplus(-2.0 * z))
 
 
-class TanhGaussianPolicy(nn.Module):
+class TanhGaussianPolicy(_GaussianHead):
     r"""A Gaussian squashed by tanh and rescaled to the box [action_low, action_high].
 
     Args:
@@ -229,14 +248,8 @@ class TanhGaussianPolicy(nn.Module):
         obs_low: Sequence[float] | Tensor | None = None,
         obs_high: Sequence[float] | Tensor | None = None,
     ) -> None:
-        super().__init__()
-        if int(obs_dim) < 1 or int(act_dim) < 1:
-            raise ValueError(f"obs_dim and act_dim must be positive, got {obs_dim}, {act_dim}")
-        self.obs_dim = int(obs_dim)
-        self.act_dim = int(act_dim)
-        center, half_width = _obs_scaling(self.obs_dim, obs_low, obs_high)
-        self.register_buffer("obs_center", center)
-        self.register_buffer("obs_half_width", half_width)
+        super().__init__(obs_dim, act_dim, hidden, log_std_init, activation, generator,
+                         obs_low, obs_high)
         low = torch.as_tensor(action_low, dtype=torch.float32).flatten()
         high = torch.as_tensor(action_high, dtype=torch.float32).flatten()
         low = low.expand(self.act_dim).clone() if low.numel() == 1 else low
@@ -249,23 +262,9 @@ class TanhGaussianPolicy(nn.Module):
             raise ValueError("action bounds must be finite with action_high > action_low")
         self.register_buffer("action_center", (high + low) / 2)
         self.register_buffer("action_scale", (high - low) / 2)
-        self.mean_net = mlp(
-            self.obs_dim, self.act_dim, hidden, activation, out_gain=0.01, generator=generator
-        )
-        self.log_std = nn.Parameter(torch.full((self.act_dim,), float(log_std_init)))
-
-    def _mean_std(self, obs: Tensor) -> tuple[Tensor, Tensor]:
-        _check_obs_act(self, obs)
-        mean = self.mean_net(self.normalize_obs(obs))
-        log_std = self.log_std.clamp(_LOG_STD_MIN, _LOG_STD_MAX)
-        return mean, log_std.exp().expand_as(mean)
 
     def _scale(self, like: Tensor) -> tuple[Tensor, Tensor]:
         return self.action_center.to(like.dtype), self.action_scale.to(like.dtype)
-
-    def normalize_obs(self, obs: Tensor) -> Tensor:
-        """The network input: (obs - center) / half_width of the observation box, [B, d_obs]."""
-        return (obs - self.obs_center.to(obs.dtype)) / self.obs_half_width.to(obs.dtype)
 
     def distribution(self, obs: Tensor) -> Distribution:
         """The action distribution (a `TransformedDistribution`), batch [B], event [d_act]."""

@@ -31,8 +31,7 @@ import torch
 from torch import Tensor
 
 from irlgan.data._demonstrations import (
-    ARRAYS_FILE,
-    METADATA_FILE,
+    _existing_files,
     _is_int,
     _read_arrays,
     _read_json_object,
@@ -280,12 +279,7 @@ def load_continuous_demonstrations(directory: str | os.PathLike[str]) -> Continu
         ValueError: for malformed content; the message names the file and the field.
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{directory}: demonstrations directory not found")
-    arrays_path, metadata_path = directory / ARRAYS_FILE, directory / METADATA_FILE
-    for path in (arrays_path, metadata_path):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: file not found")
+    arrays_path, metadata_path = _existing_files(directory)
     metadata = _read_metadata(metadata_path)
     arrays = _read_arrays(arrays_path, _ARRAY_KEYS)
     count, horizon = metadata["count"], metadata["horizon"]

@@ -236,6 +236,18 @@ def _write_files(directory: Path, arrays: dict[str, np.ndarray], metadata: dict[
     atomic_write(directory / METADATA_FILE, lambda handle: handle.write(text.encode()))
 
 
+def _existing_files(directory: Path) -> tuple[Path, Path]:
+    """The paths of `arrays.npz` and `metadata.json` in `directory` (FileNotFoundError if a
+    path is missing)."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{directory}: demonstrations directory not found")
+    arrays_path, metadata_path = directory / ARRAYS_FILE, directory / METADATA_FILE
+    for path in (arrays_path, metadata_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: file not found")
+    return arrays_path, metadata_path
+
+
 def _read_json_object(path: Path) -> dict[str, Any]:
     """The JSON object in `path`; ValueError naming the file otherwise."""
     try:
@@ -335,12 +347,7 @@ def load_demonstrations(
         ValueError: for malformed content; the message names the file and the field.
     """
     directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{directory}: demonstrations directory not found")
-    arrays_path, metadata_path = directory / ARRAYS_FILE, directory / METADATA_FILE
-    for path in (arrays_path, metadata_path):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: file not found")
+    arrays_path, metadata_path = _existing_files(directory)
     metadata = _read_metadata(metadata_path)
     arrays = _read_arrays(arrays_path)
     horizon, count = metadata["horizon"], metadata["count"]

@@ -94,6 +94,7 @@ def run_single(args: argparse.Namespace) -> None:
     summary["load_avg_1min_before"] = load_before
     summary["load_avg_1min_after"] = os.getloadavg()[0]
     summary["run_dir"] = str(out)
+    summary["curve"] = learning_curve(out)
     if env_id == "irlgan/PointMass-v0":
         from irlgan.envs import point_mass_true_cost
 
@@ -231,10 +232,19 @@ def format_markdown(tables: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(table: dict, folder: Path) -> None:
-    """Learning curves (true return of training episodes) per task, one line per run."""
+def learning_curve(run_dir: Path) -> list[list[float]]:
+    """[(environment steps, mean true return of the episodes that ended)] from metrics.csv,
+    stored in the results so the plots do not need the run folders."""
     import csv
 
+    with (Path(run_dir) / "metrics.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    return [[float(x["env_steps"]), float(x["env_return"])] for x in rows
+            if x["env_return"] not in ("", "nan")]  # rollouts that ended episodes
+
+
+def plot(table: dict, folder: Path) -> None:
+    """Learning curves (true return of training episodes) per task, one line per run."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -248,13 +258,11 @@ def plot(table: dict, folder: Path) -> None:
     for env_id, rs in by_env.items():
         fig, ax = plt.subplots(figsize=(6, 3.6))
         for r in rs:
-            path = Path(r["run_dir"]) / "metrics.csv"
-            if not path.is_file():
-                continue
-            with path.open() as handle:
-                rows = list(csv.DictReader(handle))
-            points = [(float(x["env_steps"]), float(x["env_return"])) for x in rows
-                      if x["env_return"] not in ("", "nan")]  # rollouts that ended episodes
+            points = r.get("curve")
+            if points is None:  # results written before curves were stored
+                if not (Path(r["run_dir"]) / "metrics.csv").is_file():
+                    continue
+                points = learning_curve(Path(r["run_dir"]))
             steps = [p[0] for p in points]
             ret = [p[1] for p in points]
             ax.plot(steps, ret, color=colors.get(r["algorithm"], "k"), lw=1,

@@ -8,9 +8,12 @@ settings except where given below), then writes
 * ``benchmarks/results/density.txt``: the table, seed by seed, with the targets;
 * ``benchmarks/results/density_<dataset>.png``: model density of each method (seed 0).
 
-Usage (one thread, one process; about 4-6 minutes per dataset and seed on a shared CPU)::
+Usage (one thread per process; an EBM run of 3000 iterations takes about 4 minutes, all four
+methods of one dataset and seed about 8, on a 2-core machine running two processes)::
 
-    python benchmarks/density.py --datasets 8gaussians rings 2spirals checkerboard --seeds 0 1 2
+    python benchmarks/density.py --datasets 8gaussians rings --seeds 0 1 2 &
+    python benchmarks/density.py --datasets 2spirals checkerboard --seeds 0 1 2
+    python benchmarks/density.py --table-only   # the table of both (processes share the JSON)
 
 Targets (issue 5): KL gap <= 0.03 (8gaussians, rings), <= 0.05 (2spirals), <= 0.10
 (checkerboard); |IS log Z - quadrature| <= 0.01; |learned log Z - quadrature| <= 0.05; EBM NLL
@@ -20,6 +23,7 @@ below every baseline.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import shutil
 import sys
@@ -33,7 +37,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from irlgan._io import atomic_write_text, write_json  # noqa: E402
-from irlgan.density import DensityConfig, train_run  # noqa: E402
+from irlgan.density import DensityConfig, load_run, sample_data, train_run  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = {
@@ -69,13 +73,66 @@ def run(datasets: list[str], seeds: list[int], methods: list[str], iterations: i
                 summary = train_run(config, out, seed=seed, quiet=True)
                 summary["total_s"] = time.perf_counter() - start
                 results[key] = summary
-                write_json(path, results)
+                _store(path, key, summary)
                 print(f"{key:36s} gap {summary['kl_gap']:+.4f}  IS-quad "
                       f"{summary['log_z_importance'] - summary['log_z_quadrature']:+.4f}  "
                       f"learned-quad {summary['log_z_learned'] - summary['log_z_quadrature']:+.4f}"
                       f"  {summary['total_s']:.0f}s", flush=True)
                 if seed == seeds[0]:
                     _keep_density(out, dataset, method)
+
+
+def _store(path: Path, key: str, summary: dict) -> None:
+    """Adds one run to the JSON file, re-reading it under a lock (parallel benchmark processes,
+    e.g. one per dataset, may share the file)."""
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = json.loads(path.read_text()) if path.is_file() else {}
+        stored[key] = summary
+        write_json(path, stored)
+
+
+@torch.no_grad()
+def paired_differences(runs_dir: Path, dataset: str, seed: int, results: dict) -> dict | None:
+    """NLL(EBM) - NLL(baseline) for each baseline, with the standard error of the difference.
+
+    All methods of a seed are scored on the same test set, so the per-point differences
+    log p_baseline(x_i) - log p_ebm(x_i) have a much smaller spread than either NLL: their mean
+    is the NLL difference, and std / sqrt(n) its standard error. Needs the run folders.
+    """
+    keys = {m: _key(dataset, m, seed) for m in METHODS}
+    folders = {m: runs_dir / k.replace("/", "-") for m, k in keys.items()}
+    if not all(k in results for k in keys.values()) or not all(
+            (f / "config.json").is_file() for f in folders.values()):
+        return None
+    log_p = {}
+    for method, folder in folders.items():
+        trainer = load_run(folder)
+        cfg = trainer.config
+        test = sample_data(dataset, cfg.test_size, torch.Generator().manual_seed(seed + 2_000_003))
+        energy = torch.cat([trainer.model_energy(test[i : i + 65536]).double()
+                            for i in range(0, test.shape[0], 65536)])
+        log_p[method] = -energy - results[keys[method]]["log_z_quadrature"]
+    out = {}
+    for method in METHODS:
+        if method == "ebm":
+            continue
+        diff = log_p[method] - log_p["ebm"]  # mean: NLL(ebm) - NLL(method)
+        out[method] = {"nll_difference": float(diff.mean()),
+                       "standard_error": float(diff.std() / diff.shape[0] ** 0.5)}
+    return out
+
+
+def add_paired(runs_dir: Path, results: dict, path: Path) -> None:
+    """Adds `paired` (see paired_differences) to every EBM summary that lacks it."""
+    for key in sorted(results):
+        dataset, method, seed = key.split("/")
+        if method != "ebm" or "paired" in results[key]:
+            continue
+        paired = paired_differences(runs_dir, dataset, int(seed[1:]), results)
+        if paired is not None:
+            results[key]["paired"] = paired
+            _store(path, key, results[key])
 
 
 def _keep_density(out: Path, dataset: str, method: str) -> None:
@@ -123,6 +180,19 @@ def table(results: dict) -> str:
         }
         lines.append(f"  {dataset:13s} {seed}: " + ", ".join(
             f"{name} {'ok' if ok else 'MISS'}" for name, ok in checks.items()))
+    paired = {k: results[k]["paired"] for k in keys if "paired" in results[k]}
+    if paired:
+        lines += ["", "NLL(EBM) - NLL(baseline) on the shared test set, +- the standard error of "
+                  "the paired difference",
+                  "(win / loss: beyond 2 standard errors; tie: within):"]
+        for key, table_row in paired.items():
+            dataset, _, seed = key.split("/")
+            cells = []
+            for method, d in table_row.items():
+                diff, se = d["nll_difference"], d["standard_error"]
+                verdict = "win" if diff < -2 * se else "loss" if diff > 2 * se else "tie"
+                cells.append(f"{method} {diff:+.4f} +- {se:.4f} {verdict}")
+            lines.append(f"  {dataset:13s} {seed}: " + "; ".join(cells))
     return "\n".join(lines) + "\n"
 
 
@@ -160,8 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     path = RESULTS / "density.json"
     results = {} if args.fresh or not path.is_file() else json.loads(path.read_text())
+    if args.fresh and path.is_file():
+        path.unlink()
     if not args.table_only:
         run(args.datasets, args.seeds, args.methods, args.iterations, args.runs_dir, results)
+        results = json.loads(path.read_text())  # with the runs of parallel processes
+    if path.is_file():
+        add_paired(args.runs_dir, results, path)
     plot(results, args.datasets)
     text = table(results)
     atomic_write_text(RESULTS / "density.txt", text)

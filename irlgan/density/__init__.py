@@ -19,7 +19,7 @@ from irlgan.density._evaluate import (
     quadrature_report,
 )
 from irlgan.density._models import EnergyMLP, FlowSampler, GaussianNoise
-from irlgan.density._run import evaluate_run, train_run
+from irlgan.density._run import evaluate_run, load_run, train_run
 from irlgan.density._train import DensityConfig, DensityTrainer, evaluate_density
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "evaluate_run",
     "grid",
     "importance_log_z_with_ess",
+    "load_run",
     "mmd",
     "quadrature_log_z",
     "quadrature_report",

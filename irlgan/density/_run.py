@@ -23,7 +23,7 @@ from irlgan.density._plots import plot_run
 from irlgan.density._train import METRIC_FIELDS, DensityConfig, DensityTrainer, evaluate_density
 from irlgan.runs import MetricsLog, prepare_run_dir, read_config
 
-__all__ = ["CHECKPOINT_KIND", "evaluate_run", "run_config", "train_run"]
+__all__ = ["CHECKPOINT_KIND", "evaluate_run", "load_run", "run_config", "train_run"]
 
 CHECKPOINT_KIND = "irlgan-density"
 
@@ -119,11 +119,14 @@ def _finish(trainer: DensityTrainer, run_dir: Path, *, wall_s: float) -> dict[st
     return summary
 
 
-def evaluate_run(run_dir: str | Path) -> dict[str, Any]:
-    """Recomputes summary.json (and the plots) from the run's best parameters.
+def load_run(run_dir: str | Path) -> DensityTrainer:
+    """A trainer restored from a run folder's newest checkpoint, holding its best parameters.
 
-    Works on finished and interrupted runs: it loads the newest checkpoint and evaluates the
-    best validated parameters recorded in it (the current ones if none was validated yet).
+    The best validated parameters recorded in the checkpoint are loaded (the current ones, or
+    their average, if none was validated yet), so finished and interrupted runs both work.
+
+    Raises:
+        ValueError: if the folder has no config.json of a density run or no checkpoint.
     """
     run_dir = Path(run_dir)
     config, seed = config_from_run(read_config(run_dir))
@@ -132,5 +135,12 @@ def evaluate_run(run_dir: str | Path) -> dict[str, Any]:
         raise ValueError(f"{run_dir} has no checkpoint to evaluate")
     trainer = DensityTrainer(config, seed)
     trainer.load_state_dict(load_checkpoint(path, kind=CHECKPOINT_KIND))
+    trainer.load_best()
+    return trainer
+
+
+def evaluate_run(run_dir: str | Path) -> dict[str, Any]:
+    """Recomputes summary.json (and the plots) from the run's best parameters (`load_run`)."""
+    trainer = load_run(run_dir)
     with torch.no_grad():
-        return _finish(trainer, run_dir, wall_s=trainer.wall_s)
+        return _finish(trainer, Path(run_dir), wall_s=trainer.wall_s)

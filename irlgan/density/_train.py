@@ -15,14 +15,20 @@ One readable loop serves three algorithms:
 ``nce``
     The same energy step with a fixed noise: a Gaussian fitted to the data by moments
     (``noise="gaussian"``), or a flow first trained by maximum likelihood for
-    ``pretrain_iterations`` and then frozen (``noise="flow"``).
+    ``pretrain_iterations`` and then frozen, mixed with the broad Gaussian (``noise="flow"``).
 ``flow``
     The flow alone by maximum likelihood; evaluated as an energy model with
     $E = -\log q_\text{flow}$ and $\log Z = 0$.
 
 Every ``eval_every`` iterations the validation NLL $\mathbb{E}_\text{val}[E] + \log Z_\text{quad}$
 is computed on a coarse grid and the best parameters are kept; the final numbers are computed
-from those best parameters (`evaluate_density`).
+from those best parameters (`evaluate_density`). With ``average_decay`` > 0 (the default) these
+are the parameters of an exponential moving average of the iterates (Polyak averaging), the same
+for every algorithm; training itself continues from the current parameters.
+
+The ebm sampler and the flow noise of ``nce`` are the same family, the flow mixed with a broad
+Gaussian (``broad_weight``), so that the comparison of the two isolates adaptive against fixed
+noise.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ class DensityConfig:
     """`ebm` (energy + learned log Z + flow generator), `nce` (fixed noise) or `flow` (ML)."""
     dataset: str = "8gaussians"
     """One of irlgan.density.DATASETS."""
-    iterations: int = 1500
+    iterations: int = 3000
     """Training iterations (for nce with flow noise: after the flow's pretraining)."""
     batch_size: int = 512
     """Data points per iteration; the sampler draws as many."""
@@ -72,8 +78,8 @@ class DensityConfig:
     """Hidden widths of each flow layer's conditioner."""
     flow_bins: int = 8
     """Bins of each rational-quadratic spline."""
-    broad_weight: float = 0.05
-    """Weight of the broad Gaussian in the ebm sampler mixture (0: the flow alone)."""
+    broad_weight: float = 0.25
+    """Weight of the broad Gaussian mixed into the flow noise of ebm and nce (noise="flow")."""
     broad_std: float = 3.0
     """Standard deviation of the broad Gaussian."""
     energy_lr: float = 1e-2
@@ -84,6 +90,9 @@ class DensityConfig:
     """Adam learning rate of the flow."""
     final_lr_fraction: float = 0.05
     """Every learning rate ends at this fraction of its start (cosine schedule)."""
+    average_decay: float = 0.998
+    """Decay of an exponential moving average of all parameters (0: off). When on, validation,
+    the best checkpoint and the final evaluation use the averaged parameters."""
     energy_steps: int = 1
     """Energy (and log Z) updates per iteration."""
     generator_steps: int = 1
@@ -142,10 +151,17 @@ class DensityConfig:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         if not 0.0 <= self.broad_weight < 1.0:
             raise ValueError(f"broad_weight must lie in [0, 1), got {self.broad_weight}")
+        if not 0.0 <= self.average_decay < 1.0:
+            raise ValueError(f"average_decay must lie in [0, 1), got {self.average_decay}")
         if not 0.0 <= self.gate_accuracy <= 1.0:
             raise ValueError(f"gate_accuracy must lie in [0, 1], got {self.gate_accuracy}")
         if self.confine < 0 or self.flow_ml_weight < 0:
             raise ValueError("confine and flow_ml_weight must be non-negative")
+
+    @property
+    def flow_noise(self) -> bool:
+        """Whether the energy step's noise is the flow sampler (ebm, and nce with noise="flow")."""
+        return self.algorithm == "ebm" or (self.algorithm == "nce" and self.noise == "flow")
 
     @property
     def pretrain(self) -> int:
@@ -187,7 +203,7 @@ class DensityTrainer:
             torch.manual_seed(self.seed)
             self.energy = EnergyMLP(config.energy_hidden, config.confine)
             self.log_z = nn.Parameter(torch.zeros(()))
-            broad = config.broad_weight if config.algorithm == "ebm" else 0.0
+            broad = config.broad_weight if config.flow_noise else 0.0
             self.flow = FlowSampler(config.flow_transforms, config.flow_hidden, config.flow_bins,
                                     broad, config.broad_std)
         fit = sample_data(config.dataset, 100_000, torch.Generator().manual_seed(self.seed + 17))
@@ -203,6 +219,9 @@ class DensityTrainer:
         self.energy_updates = 0
         self.generator_updates = 0
         self.best: dict[str, Any] = {"val_nll": math.inf, "iteration": -1}
+        self.average: dict[str, Any] | None = (
+            self._raw_state() if config.average_decay > 0 else None
+        )
         self.wall_s = 0.0
         self._validation = sample_data(
             config.dataset, config.validation_size,
@@ -305,7 +324,29 @@ class DensityTrainer:
         row["energy_updates"] = self.energy_updates
         row["generator_updates"] = self.generator_updates
         self.iteration += 1
+        self._update_average()
         return row
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """average <- d average + (1 - d) current, with d = min(decay, (1 + t) / (10 + t)).
+
+        The warm-up keeps early iterations from dominating; the average restarts when the
+        main phase begins (after a flow pretraining).
+        """
+        if self.average is None:
+            return
+        t = self.iteration - self.config.pretrain
+        if t <= 1:
+            self.average = self._raw_state()
+            return
+        d = min(self.config.average_decay, (1 + t) / (10 + t))
+        current = self._raw_state()
+        for part in ("energy", "flow"):
+            for name, value in current[part].items():
+                if value.is_floating_point():
+                    self.average[part][name].mul_(d).add_(value, alpha=1 - d)
+        self.average["log_z"].mul_(d).add_(current["log_z"], alpha=1 - d)
 
     # ----------------------------------------------------------------------------------------
     # Validation and the best parameters
@@ -322,7 +363,13 @@ class DensityTrainer:
         return float(energy.double().mean()) + log_z, log_z
 
     def models_state(self) -> dict[str, Any]:
-        """Copies of the learnable state (energy, log Z, flow)."""
+        """Copies of the evaluated parameters (energy, log Z, flow): the average when on."""
+        if self.average is not None:
+            return copy.deepcopy(self.average)
+        return self._raw_state()
+
+    def _raw_state(self) -> dict[str, Any]:
+        """Copies of the current (trained, not averaged) parameters."""
         return {
             "energy": copy.deepcopy(self.energy.state_dict()),
             "log_z": self.log_z.detach().clone(),
@@ -344,7 +391,15 @@ class DensityTrainer:
             return
         if self.iteration % cfg.eval_every and self.iteration != cfg.total_iterations:
             return
-        val_nll, val_log_z = self.validate()
+        if self.average is None:
+            val_nll, val_log_z = self.validate()
+        else:  # validate the averaged parameters, then go on training the current ones
+            current = self._raw_state()
+            self.load_models_state(self.average)
+            try:
+                val_nll, val_log_z = self.validate()
+            finally:
+                self.load_models_state(current)
         row["val_nll"], row["val_log_z_quad"] = val_nll, val_log_z
         if val_nll < self.best["val_nll"]:
             self.best = {"val_nll": val_nll, "iteration": self.iteration, **self.models_state()}
@@ -360,7 +415,8 @@ class DensityTrainer:
             "energy_updates": self.energy_updates,
             "generator_updates": self.generator_updates,
             "wall_s": self.wall_s,
-            "models": self.models_state(),
+            "models": self._raw_state(),
+            "average": self.average,
             "opt_energy": self.opt_energy.state_dict(),
             "opt_flow": self.opt_flow.state_dict(),
             "generator": self.generator.get_state(),
@@ -378,11 +434,14 @@ class DensityTrainer:
         self.opt_flow.load_state_dict(state["opt_flow"])
         self.generator.set_state(state["generator"])
         self.best = state["best"]
+        self.average = state.get("average")
 
     def load_best(self) -> None:
-        """Replaces the current parameters by the best validated ones (if any)."""
+        """Replaces the current parameters by the best validated ones (else by the average)."""
         if "energy" in self.best:
             self.load_models_state(self.best)
+        elif self.average is not None:
+            self.load_models_state(self.average)
 
 
 @torch.no_grad()

@@ -141,12 +141,15 @@ class RolloutCollector:
             self.episode_return += reward
             self.episode_length += 1
             obs = next_obs.copy()
-            for index in np.flatnonzero(terminated | truncated):
+            done = [int(i) for i in np.flatnonzero(terminated | truncated)]
+            for index in done:
                 finished_returns.append(float(self.episode_return[index]))
                 finished_lengths.append(int(self.episode_length[index]))
                 self.episode_return[index] = 0.0
                 self.episode_length[index] = 0
-                obs[index] = self.vec_env.reset_one(int(index), self._reset_seeds(1)[0])
+            if done:  # one seed drawn per finished environment, in index order
+                seeds = [self._reset_seeds(1)[0] for _ in done]
+                obs[done] = self.vec_env.reset_some(done, seeds)
         self.obs = obs
         self.total_steps += steps * num_envs
         return Rollout(

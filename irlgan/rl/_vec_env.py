@@ -1,10 +1,12 @@
-"""A batch of gymnasium environments stepped in one Python loop, with checkpointable state.
+"""Gymnasium's `SyncVectorEnv` with resets under the caller's control and checkpointable state.
 
-`VecEnv` is a thin list of `gymnasium.make` environments. It never resets on its own: the caller
-(`RolloutCollector`) resets finished environments with seeds it draws, so the observation that
-ends an episode is always returned as it is and the reset seeds are under the caller's control.
-Measured on this machine (Pendulum-v1, 16 environments, one thread): about 12 us per environment
-step for this loop and for gymnasium's `SyncVectorEnv` alike, so the simpler loop is used.
+`VecEnv` wraps a `gymnasium.vector.SyncVectorEnv` built with ``autoreset_mode=DISABLED``: it never
+resets on its own. The caller (`RolloutCollector`) resets the finished sub-environments with
+seeds it draws, through the vector environment's ``reset_mask`` option, so the observation that
+ends an episode is always returned as it is (no ``final_obs`` bookkeeping) and every reset seed
+is under the caller's control. Measured on this machine (Pendulum-v1, 16 environments, one
+thread, both in one process): 12.6 us per environment step, 7% more than a plain Python loop over
+the same environments (11.8 us), i.e. about 0.4 s of a 500k-step Pendulum run.
 
 Checkpoints: `state_dict` stores what classic-control environments (and `irlgan/PointMass-v0`)
 need to continue exactly: `unwrapped.state` and the `TimeLimit` elapsed-step counter. The random
@@ -13,12 +15,14 @@ generators of the environments are not stored: every reset is seeded explicitly.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import gymnasium
 import numpy as np
 import torch
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, SyncVectorEnv
 from gymnasium.wrappers import TimeLimit
 
 import irlgan.envs  # noqa: F401  (registers irlgan/PointMass-v0)
@@ -55,21 +59,28 @@ def _time_limit(env: gymnasium.Env) -> TimeLimit | None:
 
 
 class VecEnv:
-    """`num_envs` copies of one environment, stepped in a loop, without automatic resets.
+    """`num_envs` copies of one environment in a `SyncVectorEnv`, without automatic resets.
 
     Args:
         env_id: a gymnasium id with 1-D Box observation and action spaces.
         num_envs: E >= 1.
+
+    Attributes:
+        vector: the underlying `gymnasium.vector.SyncVectorEnv` (autoreset disabled).
+        envs: its sub-environments (``vector.envs``).
     """
 
     def __init__(self, env_id: str, num_envs: int) -> None:
         if not isinstance(num_envs, int) or isinstance(num_envs, bool) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive integer, got {num_envs!r}")
         self.env_id = env_id
-        self.envs = [make_env(env_id) for _ in range(num_envs)]
+        make_env(env_id).close()  # a clear error for a bad id before the vector is built
+        self.vector = SyncVectorEnv([partial(make_env, env_id)] * num_envs, copy=False,
+                                    autoreset_mode=AutoresetMode.DISABLED)
+        self.envs: list[gymnasium.Env] = self.vector.envs
         self.num_envs = num_envs
-        self.observation_space: spaces.Box = self.envs[0].observation_space
-        self.action_space: spaces.Box = self.envs[0].action_space
+        self.observation_space: spaces.Box = self.vector.single_observation_space
+        self.action_space: spaces.Box = self.vector.single_action_space
         self.obs_dim = int(self.observation_space.shape[0])
         self.act_dim = int(self.action_space.shape[0])
         self._low = self.action_space.low
@@ -77,16 +88,28 @@ class VecEnv:
         limit = _time_limit(self.envs[0])
         self.max_episode_steps: int | None = None if limit is None else limit._max_episode_steps
 
-    def reset_one(self, index: int, seed: int) -> np.ndarray:
-        """Resets environment `index` with `seed`; returns its observation [d_obs]."""
-        obs, _ = self.envs[index].reset(seed=int(seed))
-        return np.asarray(obs, dtype=np.float32)
-
     def reset(self, seeds: list[int]) -> np.ndarray:
         """Resets every environment, environment i with seeds[i]; returns obs [E, d_obs]."""
         if len(seeds) != self.num_envs:
             raise ValueError(f"need {self.num_envs} seeds, got {len(seeds)}")
-        return np.stack([self.reset_one(i, s) for i, s in enumerate(seeds)])
+        obs, _ = self.vector.reset(seed=[int(s) for s in seeds])
+        return np.array(obs, dtype=np.float32)  # a copy: the vector reuses its buffer
+
+    def reset_some(self, indices: list[int], seeds: list[int]) -> np.ndarray:
+        """Resets environments `indices` (environment indices[k] with seeds[k]).
+
+        Returns:
+            their new observations, float32 [len(indices), d_obs].
+        """
+        if len(indices) != len(seeds):
+            raise ValueError(f"got {len(indices)} indices but {len(seeds)} seeds")
+        mask = np.zeros(self.num_envs, dtype=np.bool_)
+        all_seeds: list[int | None] = [None] * self.num_envs
+        for index, seed in zip(indices, seeds, strict=True):
+            mask[index] = True
+            all_seeds[index] = int(seed)
+        obs, _ = self.vector.reset(seed=all_seeds, options={"reset_mask": mask})
+        return np.array(obs[list(indices)], dtype=np.float32)
 
     def step(
         self, actions: np.ndarray
@@ -100,13 +123,9 @@ class VecEnv:
             next_obs float32 [E, d_obs], reward float64 [E], terminated bool [E],
             truncated bool [E]. Finished environments are not reset.
         """
-        actions = self.clip(actions)
-        results = [env.step(action) for env, action in zip(self.envs, actions, strict=True)]
-        next_obs = np.stack([np.asarray(r[0], dtype=np.float32) for r in results])
-        reward = np.array([r[1] for r in results], dtype=np.float64)
-        terminated = np.array([r[2] for r in results], dtype=bool)
-        truncated = np.array([r[3] for r in results], dtype=bool)
-        return next_obs, reward, terminated, truncated
+        next_obs, reward, terminated, truncated, _ = self.vector.step(self.clip(actions))
+        return (np.array(next_obs, dtype=np.float32), np.asarray(reward, dtype=np.float64),
+                np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool))
 
     def clip(self, actions: np.ndarray) -> np.ndarray:
         """Actions [..., d_act] clipped to the action space, in its dtype."""
@@ -137,17 +156,16 @@ class VecEnv:
             raise ValueError(
                 f"state holds {state['elapsed'].shape[0]} environments, expected {self.num_envs}"
             )
+        self.vector.reset(seed=[0] * self.num_envs)
         for index, env in enumerate(self.envs):
-            env.reset(seed=0)
             env.unwrapped.state = state["state"][index].numpy().copy()
             limit = _time_limit(env)
             if limit is not None:
                 limit._elapsed_steps = int(state["elapsed"][index])
 
     def close(self) -> None:
-        """Closes every environment."""
-        for env in self.envs:
-            env.close()
+        """Closes the vector environment and its sub-environments."""
+        self.vector.close()
 
 
 def make_vec_env(env_id: str, num_envs: int, seed: int | None = None) -> VecEnv:

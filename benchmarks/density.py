@@ -180,6 +180,17 @@ def table(results: dict) -> str:
         }
         lines.append(f"  {dataset:13s} {seed}: " + ", ".join(
             f"{name} {'ok' if ok else 'MISS'}" for name, ok in checks.items()))
+    lines += ["", "Mean KL gap over seeds (the smallest of each dataset marked *):"]
+    for dataset in sorted({k.split("/")[0] for k in keys}):
+        means = {}
+        for method in METHODS:
+            gaps = [results[k]["kl_gap"] for k in keys
+                    if k.startswith(f"{dataset}/{method}/")]
+            if gaps:
+                means[method] = (sum(gaps) / len(gaps), len(gaps))
+        best = min(means, key=lambda m: means[m][0])
+        lines.append(f"  {dataset:13s} " + "  ".join(
+            f"{m} {g:+.4f}{'*' if m == best else ' '} ({n})" for m, (g, n) in means.items()))
     paired = {k: results[k]["paired"] for k in keys if "paired" in results[k]}
     if paired:
         lines += ["", "NLL(EBM) - NLL(baseline) on the shared test set, +- the standard error of "

@@ -56,6 +56,28 @@ def test_vec_env_steps_without_resetting_and_matches_single_envs():
         assert not terminated.any() and not truncated.any()
 
 
+def test_vec_env_is_a_gymnasium_vector_env_that_resets_only_what_it_is_told():
+    from gymnasium.vector import AutoresetMode, SyncVectorEnv
+
+    vec = make_vec_env("irlgan/PointMass-v0", 3, seed=0)
+    assert isinstance(vec.vector, SyncVectorEnv)
+    assert vec.vector.autoreset_mode == AutoresetMode.DISABLED
+    assert vec.envs is vec.vector.envs
+    for _ in range(vec.max_episode_steps):
+        obs, _, terminated, truncated = vec.step(np.zeros((3, 2), dtype=np.float32))
+    assert truncated.all() and not terminated.any()  # the last observation, not a reset one
+    np.testing.assert_array_equal(obs[1], vec.envs[1].unwrapped.state.astype(np.float32))
+    before = vec.envs[1].unwrapped.state.copy()
+    new = vec.reset_some([0, 2], [7, 9])
+    np.testing.assert_array_equal(vec.envs[1].unwrapped.state, before)  # left alone
+    fresh = gymnasium.make("irlgan/PointMass-v0")
+    np.testing.assert_array_equal(new[0], fresh.reset(seed=7)[0])
+    np.testing.assert_array_equal(new[1], fresh.reset(seed=9)[0])
+    with pytest.raises(ValueError, match="seeds"):
+        vec.reset_some([0], [1, 2])
+    vec.close()
+
+
 def _check_rollout_consistency(rollout: Rollout, policy) -> None:
     steps, envs = rollout.env_reward.shape
     assert rollout.obs.shape == (steps, envs, policy.obs_dim)

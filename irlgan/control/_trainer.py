@@ -98,6 +98,29 @@ def _ppo_config(overrides: str):
     return apply_overrides(PPOConfig(), items)
 
 
+def behaviour_cloning(policy: nn.Module, obs: Tensor, act: Tensor, steps: int,
+                      generator: torch.Generator, batch: int = 256, lr: float = 1e-3) -> float:
+    """Fits `policy` to demonstrated (obs, act) pairs by maximum likelihood, in place.
+
+    Args:
+        policy: a policy with `log_prob(obs [B, d], act [B, k]) -> [B]`.
+        obs: [M, d] demonstrated observations; act: [M, k] their actions.
+        steps: Adam steps, each on `batch` pairs drawn with replacement from `generator`.
+
+    Returns:
+        The mean negative log-likelihood of all the pairs after the last step.
+    """
+    opt = torch.optim.Adam(policy.parameters(), lr=lr)
+    for _ in range(steps):
+        index = torch.randint(0, obs.shape[0], (batch,), generator=generator)
+        loss = -policy.log_prob(obs[index], act[index]).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return float(-policy.log_prob(obs, act).mean())
+
+
 @dataclass
 class _State:
     iteration: int = 0
@@ -132,6 +155,11 @@ class ControlTrainer:
                 f" {config.env_id} has {obs_dim}/{act_dim}")
         init = torch.Generator().manual_seed(seed + 1)
         self.policy = make_policy(self.vec_env.observation_space, space, generator=init)
+        self.demo_transitions = demos.transitions()
+        if config.bc_steps:
+            self.bc_nll = behaviour_cloning(self.policy, *self.demo_transitions[:2],
+                                            config.bc_steps,
+                                            torch.Generator().manual_seed(seed + 4))
         if config.algorithm == "airl":
             self.reward_net: nn.Module = ShapedReward(obs_dim, act_dim, config.gamma,
                                                       config.hidden, config.state_only, init)
@@ -154,7 +182,6 @@ class ControlTrainer:
         self.disc_gen = torch.Generator().manual_seed(seed + 3)
         self.buffer = TrajectoryMixture(config.buffer_generators)
         self.assembler = EpisodeAssembler(config.num_envs)
-        self.demo_transitions = demos.transitions()
         self.state = _State()
         self.last_log_z = float("nan")
 

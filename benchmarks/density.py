@@ -37,7 +37,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from irlgan._io import atomic_write_text, write_json  # noqa: E402
-from irlgan.density import DensityConfig, load_run, sample_data, train_run  # noqa: E402
+from irlgan.density import (  # noqa: E402
+    DensityConfig,
+    in_chunks,
+    load_run,
+    sample_data,
+    train_run,
+)
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = {
@@ -110,8 +116,7 @@ def paired_differences(runs_dir: Path, dataset: str, seed: int, results: dict) -
         trainer = load_run(folder)
         cfg = trainer.config
         test = sample_data(dataset, cfg.test_size, torch.Generator().manual_seed(seed + 2_000_003))
-        energy = torch.cat([trainer.model_energy(test[i : i + 65536]).double()
-                            for i in range(0, test.shape[0], 65536)])
+        energy = in_chunks(trainer.model_energy, test).double()
         log_p[method] = -energy - results[keys[method]]["log_z_quadrature"]
     out = {}
     for method in METHODS:

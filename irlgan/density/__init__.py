@@ -14,6 +14,7 @@ from irlgan.density._datasets import (
 from irlgan.density._evaluate import (
     grid,
     importance_log_z_with_ess,
+    in_chunks,
     mmd,
     quadrature_log_z,
     quadrature_report,
@@ -35,6 +36,7 @@ __all__ = [
     "evaluate_run",
     "grid",
     "importance_log_z_with_ess",
+    "in_chunks",
     "load_run",
     "mmd",
     "quadrature_log_z",

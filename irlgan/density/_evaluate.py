@@ -22,6 +22,7 @@ from torch import Tensor
 __all__ = [
     "grid",
     "importance_log_z_with_ess",
+    "in_chunks",
     "mmd",
     "quadrature_log_z",
     "quadrature_report",
@@ -47,8 +48,9 @@ def grid(box: float, resolution: int, dtype: torch.dtype = torch.float32) -> tup
 
 
 @torch.no_grad()
-def _energies(energy: EnergyFn, points: Tensor, chunk: int) -> Tensor:
-    return torch.cat([energy(points[i : i + chunk]) for i in range(0, points.shape[0], chunk)])
+def in_chunks(fn: EnergyFn, points: Tensor, chunk: int = 65536) -> Tensor:
+    """fn applied to `points` [N, 2] in chunks of `chunk` rows, without gradient: Tensor[N]."""
+    return torch.cat([fn(points[i : i + chunk]) for i in range(0, points.shape[0], chunk)])
 
 
 @torch.no_grad()
@@ -67,7 +69,7 @@ def quadrature_log_z(
         log Z as a float (accumulated in float64).
     """
     points, area = grid(box, resolution)
-    neg = -_energies(energy, points, chunk).double()
+    neg = -in_chunks(energy, points, chunk).double()
     if not bool(torch.isfinite(neg).all()):
         raise ValueError("the energy is not finite everywhere on the quadrature grid")
     return float(torch.logsumexp(neg, 0)) + math.log(area)
@@ -107,7 +109,7 @@ def importance_log_z_with_ess(
     Returns:
         (log Ẑ, effective sample size (Σw)²/Σw² as a fraction of N).
     """
-    log_w = (-_energies(energy, samples, 65536) - log_q).double()
+    log_w = (-in_chunks(energy, samples) - log_q).double()
     n = log_w.shape[0]
     log_z = float(torch.logsumexp(log_w, 0)) - math.log(n)
     ess = float(torch.exp(2 * torch.logsumexp(log_w, 0) - torch.logsumexp(2 * log_w, 0)))

@@ -45,6 +45,7 @@ from irlgan import losses
 from irlgan.density._datasets import DATASETS, REFERENCE_NLL, sample_data
 from irlgan.density._evaluate import (
     importance_log_z_with_ess,
+    in_chunks,
     mmd,
     quadrature_log_z,
     quadrature_report,
@@ -341,7 +342,7 @@ class DensityTrainer:
             self.average = self._raw_state()
             return
         d = min(self.config.average_decay, (1 + t) / (10 + t))
-        current = self._raw_state()
+        current = self._live_state()  # read only: no copy on this per-iteration path
         for part in ("energy", "flow"):
             for name, value in current[part].items():
                 if value.is_floating_point():
@@ -358,8 +359,7 @@ class DensityTrainer:
         cfg = self.config
         log_z = quadrature_log_z(self.model_energy, box=cfg.eval_box,
                                  resolution=cfg.eval_resolution)
-        energy = torch.cat([self.model_energy(self._validation[i : i + 65536])
-                            for i in range(0, self._validation.shape[0], 65536)])
+        energy = in_chunks(self.model_energy, self._validation)
         return float(energy.double().mean()) + log_z, log_z
 
     def models_state(self) -> dict[str, Any]:
@@ -368,13 +368,14 @@ class DensityTrainer:
             return copy.deepcopy(self.average)
         return self._raw_state()
 
+    def _live_state(self) -> dict[str, Any]:
+        """The current (trained, not averaged) parameters, not copied: they change in place."""
+        return {"energy": self.energy.state_dict(), "log_z": self.log_z.detach(),
+                "flow": self.flow.state_dict()}
+
     def _raw_state(self) -> dict[str, Any]:
         """Copies of the current (trained, not averaged) parameters."""
-        return {
-            "energy": copy.deepcopy(self.energy.state_dict()),
-            "log_z": self.log_z.detach().clone(),
-            "flow": copy.deepcopy(self.flow.state_dict()),
-        }
+        return copy.deepcopy(self._live_state())
 
     def load_models_state(self, state: dict[str, Any]) -> None:
         """Loads what `models_state` returned."""
@@ -463,8 +464,7 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     test = sample_data(cfg.dataset, cfg.test_size, g_test)
     quad = quadrature_report(trainer.model_energy, box=cfg.eval_box,
                              resolution=cfg.final_resolution)
-    energy_test = torch.cat([trainer.model_energy(test[i : i + 65536]).double()
-                             for i in range(0, test.shape[0], 65536)])
+    energy_test = in_chunks(trainer.model_energy, test).double()
     nll = float(energy_test.mean()) + quad["log_z"]
     nll_se = float(energy_test.std()) / math.sqrt(test.shape[0])
     reference, reference_se = REFERENCE_NLL[cfg.dataset]
@@ -475,10 +475,8 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     log_z_is, ess = importance_log_z_with_ess(trainer.model_energy, proposal.float(),
                                               log_q.double())
 
-    flow_logq = torch.cat([noise.flow_log_prob(test[i : i + 65536]).double()
-                           if hasattr(noise, "flow_log_prob")
-                           else noise.log_prob(test[i : i + 65536]).double()
-                           for i in range(0, test.shape[0], 65536)])
+    flow_log_prob = getattr(noise, "flow_log_prob", noise.log_prob)  # the flow without mixture
+    flow_logq = in_chunks(flow_log_prob, test).double()
     g_mmd = torch.Generator().manual_seed(seed + 4_000_037)
     m = cfg.mmd_samples
     flow_samples = noise.flow_sample(m, g_mmd).float()

@@ -8,7 +8,7 @@ from torch import nn
 
 from irlgan.data import ContinuousDemonstrations
 from irlgan.rl._rollout import EVAL_SEED_BASE
-from irlgan.rl._vec_env import VecEnv
+from irlgan.rl._vec_env import run_episodes
 
 __all__ = ["generate_demonstrations"]
 
@@ -48,35 +48,25 @@ def generate_demonstrations(
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     dtype = next(policy.parameters()).dtype
-    vec_env = VecEnv(env_id, episodes)
-    try:
-        seeds = [int(s) for s in rng.integers(0, EVAL_SEED_BASE, size=episodes)]
-        obs = vec_env.reset(seeds)
-        obs_lists: list[list[np.ndarray]] = [[o.copy()] for o in obs]
-        act_lists: list[list[np.ndarray]] = [[] for _ in range(episodes)]
-        returns = np.zeros(episodes, dtype=np.float64)
-        running = np.ones(episodes, dtype=bool)
-        while running.any():
-            live = np.flatnonzero(running)
-            tensor = torch.as_tensor(obs[live], dtype=dtype)
-            if deterministic:
-                actions = policy.mode(tensor)
-            else:
-                actions = policy.sample(tensor, generator=generator)[0]
-            actions = actions.to(torch.float32).numpy()
-            for row, index in enumerate(live):
-                env = vec_env.envs[index]
-                clipped = vec_env.clip(actions[row])
-                next_obs, reward, terminated, truncated, _ = env.step(clipped)
-                next_obs = np.asarray(next_obs, dtype=np.float32)
-                act_lists[index].append(actions[row])
-                obs_lists[index].append(next_obs)
-                returns[index] += float(reward)
-                obs[index] = next_obs
-                if terminated or truncated:
-                    running[index] = False
-    finally:
-        vec_env.close()
+    seeds = [int(s) for s in rng.integers(0, EVAL_SEED_BASE, size=episodes)]
+    act_lists: list[list[np.ndarray]] = [[] for _ in range(episodes)]
+    obs_lists: list[list[np.ndarray]] = [[] for _ in range(episodes)]
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        tensor = torch.as_tensor(obs, dtype=dtype)
+        if deterministic:
+            actions = policy.mode(tensor)
+        else:
+            actions = policy.sample(tensor, generator=generator)[0]
+        return actions.to(torch.float32).numpy()
+
+    def record(index: int, action: np.ndarray, next_obs: np.ndarray) -> None:
+        act_lists[index].append(action)
+        obs_lists[index].append(next_obs)
+
+    returns, first = run_episodes(env_id, seeds, act, record)
+    for index in range(episodes):
+        obs_lists[index].insert(0, first[index].copy())
     packed = [
         (np.stack(obs_lists[i]), np.stack(act_lists[i]), returns[i]) for i in range(episodes)
     ]

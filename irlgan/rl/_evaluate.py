@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from irlgan.rl._rollout import EVAL_SEED_BASE
-from irlgan.rl._vec_env import VecEnv
+from irlgan.rl._vec_env import VecEnv, run_episodes
 
 __all__ = ["EVAL_EPISODES", "evaluate_policy", "normalized_return", "random_returns"]
 
@@ -29,29 +29,6 @@ def _check_counts(episodes: int, seed_base: int) -> None:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     if not isinstance(seed_base, int) or isinstance(seed_base, bool) or seed_base < 0:
         raise ValueError(f"seed_base must be a non-negative integer, got {seed_base!r}")
-
-
-def _run_episodes(env_id: str, episodes: int, seed_base: int, act) -> np.ndarray:
-    """Runs `episodes` episodes side by side; `act(obs [E, d_obs]) -> actions [E, d_act]`."""
-    vec_env = VecEnv(env_id, episodes)
-    try:
-        obs = vec_env.reset([seed_base + i for i in range(episodes)])
-        returns = np.zeros(episodes, dtype=np.float64)
-        running = np.ones(episodes, dtype=bool)
-        while running.any():
-            live = np.flatnonzero(running)
-            actions = np.asarray(act(obs[live]))
-            for row, index in enumerate(live):
-                env = vec_env.envs[index]
-                action = vec_env.clip(actions[row])
-                next_obs, reward, terminated, truncated, _ = env.step(action)
-                returns[index] += float(reward)
-                obs[index] = next_obs
-                if terminated or truncated:
-                    running[index] = False
-    finally:
-        vec_env.close()
-    return returns
 
 
 def evaluate_policy(
@@ -87,7 +64,7 @@ def evaluate_policy(
             return policy.mode(tensor).numpy()
         return policy.sample(tensor, generator=generator)[0].numpy()
 
-    return _run_episodes(env_id, episodes, seed_base, act)
+    return run_episodes(env_id, [seed_base + i for i in range(episodes)], act)[0]
 
 
 def random_returns(
@@ -107,7 +84,7 @@ def random_returns(
     def act(obs: np.ndarray) -> np.ndarray:
         return rng.uniform(low, high, size=(obs.shape[0], low.shape[0]))
 
-    return _run_episodes(env_id, episodes, seed_base, act)
+    return run_episodes(env_id, [seed_base + i for i in range(episodes)], act)[0]
 
 
 def normalized_return(

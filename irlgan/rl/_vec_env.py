@@ -15,6 +15,7 @@ generators of the environments are not stored: every reset is seeded explicitly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -27,7 +28,7 @@ from gymnasium.wrappers import TimeLimit
 
 import irlgan.envs  # noqa: F401  (registers irlgan/PointMass-v0)
 
-__all__ = ["VecEnv", "make_env", "make_vec_env"]
+__all__ = ["VecEnv", "make_env", "make_vec_env", "run_episodes"]
 
 
 def make_env(env_id: str) -> gymnasium.Env:
@@ -181,3 +182,45 @@ def make_vec_env(env_id: str, num_envs: int, seed: int | None = None) -> VecEnv:
     if seed is not None:
         vec_env.reset([int(seed) + i for i in range(num_envs)])
     return vec_env
+
+
+def run_episodes(
+    env_id: str,
+    seeds: list[int],
+    act: Callable[[np.ndarray], np.ndarray],
+    record: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One whole episode per seed, side by side, each sub-environment stepped until it ends.
+
+    Args:
+        env_id: the gymnasium id.
+        seeds: the reset seed of each episode.
+        act: maps the observations of the running episodes [L, d_obs] to actions [L, d_act].
+        record: called as record(episode, action, next_obs float32) after every step, with the
+            action as `act` returned it (before clipping to the action space).
+
+    Returns:
+        (returns float64 [len(seeds)], initial observations float32 [len(seeds), d_obs]).
+    """
+    vec_env = VecEnv(env_id, len(seeds))
+    try:
+        obs = vec_env.reset(seeds)
+        first = obs.copy()
+        returns = np.zeros(len(seeds), dtype=np.float64)
+        running = np.ones(len(seeds), dtype=bool)
+        while running.any():
+            live = np.flatnonzero(running)
+            actions = np.asarray(act(obs[live]))
+            for row, index in enumerate(live):
+                step = vec_env.envs[index].step(vec_env.clip(actions[row]))
+                next_obs, reward, terminated, truncated = step[:4]
+                next_obs = np.asarray(next_obs, dtype=np.float32)
+                if record is not None:
+                    record(int(index), actions[row], next_obs)
+                returns[index] += float(reward)
+                obs[index] = next_obs
+                if terminated or truncated:
+                    running[index] = False
+    finally:
+        vec_env.close()
+    return returns, first

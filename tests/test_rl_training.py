@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from irlgan.rl import EVAL_SEED_BASE, evaluate_policy, normalized_return, random_returns
-from irlgan.rl._evaluate import _run_episodes
 from irlgan.rl._expert import train_expert
+from irlgan.rl._vec_env import run_episodes
 
 pytestmark = pytest.mark.slow
 
@@ -15,8 +15,9 @@ pytestmark = pytest.mark.slow
 def _greedy_point_mass_return(episodes: int) -> float:
     """A hand-written controller (full speed toward the goal, gain 2): the reference expert."""
     goal = np.array([1.0, 1.0])
-    returns = _run_episodes("irlgan/PointMass-v0", episodes, EVAL_SEED_BASE,
-                            lambda obs: np.clip(2.0 * (goal - obs), -1.0, 1.0))
+    returns, _ = run_episodes("irlgan/PointMass-v0",
+                              [EVAL_SEED_BASE + i for i in range(episodes)],
+                              lambda obs: np.clip(2.0 * (goal - obs), -1.0, 1.0))
     return float(returns.mean())
 
 

@@ -71,21 +71,28 @@ def run(datasets: list[str], seeds: list[int], methods: list[str], iterations: i
                 kwargs = dict(METHODS[method], dataset=dataset)
                 if iterations is not None:
                     kwargs["iterations"] = iterations
-                config = DensityConfig(**kwargs)
                 out = runs_dir / key.replace("/", "-")
-                if out.exists():
-                    shutil.rmtree(out)
-                start = time.perf_counter()
-                summary = train_run(config, out, seed=seed, quiet=True)
-                summary["total_s"] = time.perf_counter() - start
-                results[key] = summary
-                _store(path, key, summary)
+                summary = train_and_store(DensityConfig(**kwargs), seed, out, key, results, path)
                 print(f"{key:36s} gap {summary['kl_gap']:+.4f}  IS-quad "
                       f"{summary['log_z_importance'] - summary['log_z_quadrature']:+.4f}  "
                       f"learned-quad {summary['log_z_learned'] - summary['log_z_quadrature']:+.4f}"
                       f"  {summary['total_s']:.0f}s", flush=True)
                 if seed == seeds[0]:
                     _keep_density(out, dataset, method)
+
+
+def train_and_store(config: DensityConfig, seed: int, out: Path, key: str, results: dict,
+                    path: Path) -> dict:
+    """Trains one run into a fresh folder `out`, adds its summary (with `total_s`, training plus
+    evaluation seconds) to `results` and to the JSON file at `path`, and returns it."""
+    if out.exists():
+        shutil.rmtree(out)
+    start = time.perf_counter()
+    summary = train_run(config, out, seed=seed, quiet=True)
+    summary["total_s"] = time.perf_counter() - start
+    results[key] = summary
+    _store(path, key, summary)
+    return summary
 
 
 def _store(path: Path, key: str, summary: dict) -> None:

@@ -13,6 +13,8 @@ import sympy as sp
 from derivations import generator, gradient, partition
 from derivations._algebra import (
     SUPPORT_SIZES,
+    THETA,
+    disc_loss,
     expect,
     finite_support,
     logit,
@@ -35,6 +37,90 @@ MATCH_STATEMENT = (
     r"q = p_\theta = \frac{e^{-E}}{Z_\theta}:\qquad D\big|_{Z = Z_\theta} = \tfrac12,\qquad "
     r"\mathbb{E}_p[D] + \mathbb{E}_q[D] = 1 \text{ for every data distribution } p"
 )
+
+
+WEIGHTED_TITLE = "The energy gradient of the discriminator loss is a q-weighted likelihood gradient"
+WEIGHTED_STATEMENT = (
+    r"\frac{\partial}{\partial\theta}\Big[-p\log\sigma(\ell) - q\log\sigma(-\ell)\Big]"
+    r" = \frac{q}{p_\theta + q}\,\big(p - p_\theta\big)\,\frac{\partial E}{\partial\theta},"
+    r"\qquad \ell = -E - \log Z - \log q,\quad p_\theta = e^{-E}/Z"
+)
+MLE_TITLE = "When the sampler equals the model, the energy step is half a maximum-likelihood step"
+MLE_STATEMENT = (
+    r"q = p_\theta,\ Z = Z_\theta:\qquad \nabla_\theta\mathcal{L}_{\mathrm{disc}}"
+    r" = \tfrac12\,\nabla_\theta\Big(\mathbb{E}_p[E_\theta] + \log Z_\theta\Big)"
+    r"\quad\text{for every data distribution } p"
+)
+
+
+def weighted_gradient_integrand() -> ProofRecord:
+    """Pointwise: d(loss)/d(theta) = ``w (p - p_theta) E'`` with ``w = q/(p_theta + q)``."""
+    timer = Timer(FAMILY)
+    p, q, z, ex = sp.symbols("p q Z E_x", positive=True)
+    g = sp.Symbol("g", real=True)
+    energy = sp.Function("E")(THETA)
+    ell = logit(energy, z, q)
+    lhs = sp.diff(-p * sp.log(sigmoid(ell)) - q * sp.log(sigmoid(-ell)), THETA)
+    model = sp.exp(-energy) / z
+    rhs = q / (model + q) * (p - model) * sp.diff(energy, THETA)
+    residual = rational_zero(
+        (lhs - rhs).subs(sp.Derivative(energy, THETA), g).subs(energy, sp.log(ex))
+    )
+    return timer.record(
+        name="weighted-gradient",
+        title=WEIGHTED_TITLE,
+        statement=WEIGHTED_STATEMENT,
+        assumptions=[
+            r"$p, q, Z > 0$; $E = E(\theta)$ differentiable; $q$ and $Z$ fixed in $\theta$"
+        ],
+        level="integrand",
+        residual=residual,
+        steps=[
+            r"\partial_\ell\big[-\log\sigma(\ell)\big] = -(1-D),\quad "
+            r"\partial_\ell\big[-\log\sigma(-\ell)\big] = D,\quad "
+            r"\partial_\theta\ell = -\partial_\theta E",
+            r"p(1-D) - qD = \frac{pq - qp_\theta}{p_\theta + q},"
+            r"\quad D = \frac{p_\theta}{p_\theta+q}",
+            r"\text{summed over } x\text{: } \nabla_\theta\mathcal{L}_{\mathrm{disc}} = "
+            r"\int w\,(p - p_\theta)\,\nabla_\theta E,\ w = \frac{q}{p_\theta+q};"
+            r"\ \text{maximum likelihood has } w \equiv 1",
+        ],
+    )
+
+
+def matched_sampler_likelihood(n: int) -> ProofRecord:
+    """On ``n`` points with ``q = p_theta`` and ``Z = Z_theta``: the energy gradient of the
+    discriminator loss is half the gradient of the negative log-likelihood, for any data."""
+    timer = Timer(FAMILY)
+    s = finite_support(n, "E")
+    grad_disc = sp.diff(disc_loss(s.p, s.q, s.cost, s.z, s.q), THETA)
+    z_true = sp.Add(*[sp.exp(-c) for c in s.cost])
+    nll = expect(s.p, s.cost) + sp.log(z_true)
+    grad_nll = sp.diff(nll, THETA)
+    matched = {q_i: sp.exp(-c) / z_true for q_i, c in zip(s.q[:-1], s.cost[:-1], strict=True)}
+    matched[s.z] = z_true
+    residual = rational_zero(s.rationalize((grad_disc - grad_nll / 2).subs(matched)))
+    return timer.record(
+        name="matched-sampler-likelihood",
+        title=MLE_TITLE,
+        statement=MLE_STATEMENT,
+        assumptions=[
+            f"support of ${n}$ points, data $p_i>0$ normalised and arbitrary",
+            r"$E_i = E_i(\theta)$ arbitrary; after differentiating (the sampler and $Z$ are "
+            r"held fixed), $q_i = e^{-E_i}/Z_\theta$ and $Z = Z_\theta = \sum_j e^{-E_j}$",
+        ],
+        level=f"finite-support n={n}",
+        residual=residual,
+        steps=[
+            r"D_i = \tfrac12 \Rightarrow \partial\mathcal{L}_{\mathrm{disc}}/\partial E_i "
+            r"= \tfrac12 (p_i - p_{\theta,i})",
+            r"\nabla_\theta\big(\textstyle\sum_i p_i E_i + \log\sum_j e^{-E_j}\big) = "
+            r"\sum_i (p_i - p_{\theta,i})\,\nabla_\theta E_i",
+            r"\text{so a generator that tracks the model makes the energy's stationary points "
+            r"those of maximum likelihood, also when no } \theta \text{ fits the data; a fixed "
+            r"noise } q \text{ weights the moment condition by } q/(p_\theta+q)",
+        ],
+    )
 
 
 def paper_sign_counterexample() -> ProofRecord:
@@ -134,4 +220,6 @@ def proofs() -> list[ProofRecord]:
     out += [generator.c_integrand(**kw), *[generator.c_finite(n, **kw) for n in SUPPORT_SIZES]]
     out += [paper_sign_counterexample(), paper_sign_flipped()]
     out += [matched_sampler(n) for n in SUPPORT_SIZES]
+    out += [weighted_gradient_integrand()]
+    out += [matched_sampler_likelihood(n) for n in SUPPORT_SIZES]
     return out

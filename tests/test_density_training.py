@@ -217,6 +217,21 @@ def test_flow_noise_is_mixed_with_the_broad_gaussian_for_ebm_and_nce():
     assert isinstance(DensityTrainer(tiny(algorithm="nce"), seed=0).noise, GaussianNoise)
 
 
+def test_the_generator_has_its_own_learning_rate_and_the_flow_start_ignores_the_energy():
+    # generator_lr drives the flow only as the ebm's generator; maximum-likelihood training of
+    # the flow (the baseline, nce's pretraining) keeps flow_lr. The flow's initial parameters
+    # do not depend on the energy network's size.
+    rates = {"generator_lr": "0.0007", "flow_lr": "0.002"}
+    for algorithm, rate in [("ebm", 7e-4), ("flow", 2e-3), ("nce", 2e-3)]:
+        trainer = DensityTrainer(tiny(algorithm=algorithm, **rates), seed=0)
+        assert trainer.opt_flow.param_groups[0]["base"] == rate, algorithm
+    small = DensityTrainer(tiny(energy_hidden="8"), seed=4).flow.state_dict()
+    large = DensityTrainer(tiny(energy_hidden="32,32,32"), seed=4).flow.state_dict()
+    assert all(torch.equal(small[k], large[k]) for k in small)
+    with pytest.raises(ValueError, match="generator_lr"):
+        DensityConfig(generator_lr=0)
+
+
 def test_parameter_average_is_the_warmed_up_exponential_average():
     trainer = DensityTrainer(tiny(average_decay="0.5"), seed=0)
     seen = []

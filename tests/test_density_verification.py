@@ -17,6 +17,7 @@ from irlgan import losses
 from irlgan.density import (
     EnergyMLP,
     FlowSampler,
+    data_log_prob,
     grid,
     importance_log_z_with_ess,
     quadrature_log_z,
@@ -132,3 +133,75 @@ def test_optimal_log_z_is_the_importance_sampling_fixed_point(model_std):
     else:
         # Model ≠ data: the fixed point misses the true log Z by far more than the 1e-9 above.
         assert abs(float(b) - true_log_z) > 0.01
+
+
+@pytest.mark.parametrize("model_std", [0.6, 1.6])
+def test_optimal_log_z_is_exact_for_any_data_when_the_sampler_is_the_model(model_std):
+    # ebm/sampler-equals-model: with q = p_θ every logit is 0, so log Z_θ is the discriminator's
+    # optimum however far the data (N(0, 1)) is from the model (N(0, s²)).
+    x, h = _line(-12, 12, 24_000)
+    log_p = -0.5 * x**2 - 0.5 * math.log(2 * math.pi)
+    energy = 0.5 * x**2 / model_std**2
+    true_log_z = 0.5 * math.log(2 * math.pi) + math.log(model_std)
+    log_q = -energy - true_log_z
+    b = losses.optimal_log_z(energy, log_q, energy, log_q, weight_data=torch.exp(log_p) * h,
+                             weight_gen=torch.exp(log_q) * h)
+    assert float(b) == pytest.approx(true_log_z, abs=1e-9)
+
+
+def _grid_problem(data: str = "8gaussians", resolution: int = 60):
+    """A random MLP energy and a dataset's density, both discretised on one grid (float64)."""
+    points, _ = grid(5.0, resolution, torch.float64)
+    torch.manual_seed(3)
+    energy = EnergyMLP((16, 16)).double()
+    log_p = data_log_prob(data, points).double()
+    p = torch.softmax(log_p, 0)  # the data's cell probabilities
+    return points, energy, p
+
+
+def _energy_gradients(points, energy, p, log_q, q, log_z):
+    """(∂L_disc/∂θ, ∂NLL/∂θ) over the energy's parameters on the grid support."""
+    e = energy(points)
+    disc = losses.discriminator_loss(e, log_q, e, log_q, log_z, weight_data=p, weight_gen=q)
+    g_disc = torch.autograd.grad(disc, list(energy.parameters()))
+    e = energy(points)
+    nll = (p * e).sum() + torch.logsumexp(-e, 0)
+    g_nll = torch.autograd.grad(nll, list(energy.parameters()))
+    return torch.cat([g.flatten() for g in g_disc]), torch.cat([g.flatten() for g in g_nll])
+
+
+def test_energy_step_is_half_a_likelihood_step_when_the_sampler_is_the_model():
+    # ebm/matched-sampler-likelihood: with q = p_θ and log Z = log Z_θ the discriminator's
+    # θ-gradient is half the NLL gradient, for data the model cannot represent (8gaussians vs
+    # a small random MLP); a fixed noise (the data's moment-matched Gaussian) gives another one.
+    points, energy, p = _grid_problem()
+    with torch.no_grad():
+        e = energy(points)
+        log_z = torch.logsumexp(-e, 0)
+        log_model = -e - log_z
+    g_disc, g_nll = _energy_gradients(points, energy, p, log_model, log_model.exp(), log_z)
+    assert g_nll.norm() > 1e-2  # the model is far from the data: a real gradient
+    torch.testing.assert_close(g_disc, 0.5 * g_nll, rtol=1e-10, atol=1e-12)
+
+    mean = (p[:, None] * points).sum(0)
+    cov = ((p[:, None] * (points - mean)).T @ (points - mean))
+    log_gauss = torch.distributions.MultivariateNormal(mean, cov).log_prob(points)
+    log_gauss = log_gauss - torch.logsumexp(log_gauss, 0)  # the Gaussian's cell probabilities
+    g_fixed, _ = _energy_gradients(points, energy, p, log_gauss, log_gauss.exp(), log_z)
+    cosine = torch.dot(g_fixed, g_nll) / (g_fixed.norm() * g_nll.norm())
+    assert (g_fixed - 0.5 * g_nll).norm() > 0.05 * g_nll.norm() and cosine < 0.999
+
+
+def test_energy_gradient_per_point_is_the_q_weighted_likelihood_gradient():
+    # ebm/weighted-gradient: ∂L_disc/∂E_i = q_i/(p_θ,i + q_i) · (p_i − p_θ,i) for any q and Z.
+    points, energy, p = _grid_problem("rings", 40)
+    g = torch.Generator().manual_seed(5)
+    q = torch.softmax(torch.randn(points.shape[0], generator=g, dtype=torch.float64), 0)
+    log_z = torch.tensor(0.7, dtype=torch.float64)
+    with torch.no_grad():
+        e0 = energy(points)
+    e = e0.clone().requires_grad_(True)
+    loss = losses.discriminator_loss(e, q.log(), e, q.log(), log_z, weight_data=p, weight_gen=q)
+    (grad,) = torch.autograd.grad(loss, e)
+    model = torch.exp(-e0 - log_z)
+    torch.testing.assert_close(grad, q / (model + q) * (p - model), rtol=1e-10, atol=1e-15)

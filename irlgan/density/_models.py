@@ -43,7 +43,9 @@ class EnergyMLP(nn.Module):
         confine: the coefficient $\kappa \ge 0$ of the confining term.
     """
 
-    def __init__(self, hidden: tuple[int, ...] = (128, 128, 128), confine: float = 0.1) -> None:
+    def __init__(
+        self, hidden: tuple[int, ...] = (128, 128, 128, 128), confine: float = 0.1
+    ) -> None:
         super().__init__()
         if confine < 0:
             raise ValueError(f"confine must be non-negative, got {confine}")

@@ -152,8 +152,9 @@ def test_optimal_log_z_is_exact_for_any_data_when_the_sampler_is_the_model(model
 def _grid_problem(data: str = "8gaussians", resolution: int = 60):
     """A random MLP energy and a dataset's density, both discretised on one grid (float64)."""
     points, _ = grid(5.0, resolution, torch.float64)
-    torch.manual_seed(3)
-    energy = EnergyMLP((16, 16)).double()
+    with torch.random.fork_rng():
+        torch.manual_seed(3)
+        energy = EnergyMLP((16, 16)).double()
     log_p = data_log_prob(data, points).double()
     p = torch.softmax(log_p, 0)  # the data's cell probabilities
     return points, energy, p
@@ -161,12 +162,12 @@ def _grid_problem(data: str = "8gaussians", resolution: int = 60):
 
 def _energy_gradients(points, energy, p, log_q, q, log_z):
     """(∂L_disc/∂θ, ∂NLL/∂θ) over the energy's parameters on the grid support."""
+    params = list(energy.parameters())
     e = energy(points)
     disc = losses.discriminator_loss(e, log_q, e, log_q, log_z, weight_data=p, weight_gen=q)
-    g_disc = torch.autograd.grad(disc, list(energy.parameters()))
-    e = energy(points)
+    g_disc = torch.autograd.grad(disc, params, retain_graph=True)
     nll = (p * e).sum() + torch.logsumexp(-e, 0)
-    g_nll = torch.autograd.grad(nll, list(energy.parameters()))
+    g_nll = torch.autograd.grad(nll, params)
     return torch.cat([g.flatten() for g in g_disc]), torch.cat([g.flatten() for g in g_nll])
 
 

@@ -20,7 +20,6 @@ Writes benchmarks/results/control.json and control.txt, and docs/assets/control/
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import subprocess
@@ -34,7 +33,7 @@ TASKS = {
     "pointmass": "irlgan/PointMass-v0",
     "mountaincar": "MountainCarContinuous-v0",
 }
-ALGOS = ("airl", "gan-gcl", "gcl")
+ALGOS = ("airl", "gan-gcl", "gcl", "gail")
 
 
 def _slug(env_id: str) -> str:
@@ -64,25 +63,17 @@ def run_single(args: argparse.Namespace) -> None:
     import torch
 
     torch.set_num_threads(1)
-    from irlgan.config import apply_overrides
-    from irlgan.control import (
-        cost_correlation,
-        default_config,
-        learned_cost,
-        train_on_cost,
-        train_run,
-    )
-    from irlgan.control.commands import load_demos
+    import irlgan
+    from irlgan.control import cost_correlation, train_on_cost, train_run
+    from irlgan.control.commands import build_config, load_demos
     from irlgan.rl import EVAL_SEED_BASE, evaluate_policy, normalized_return
 
     env_id = TASKS[args.tasks[0]]
     algo = args.algos[0]
     seed = args.seeds[0]
     demos, expert, rand = load_demos(args.demos, env_id)
-    config = dataclasses.replace(default_config(algo, env_id), seed=seed)
-    if args.steps:
-        config = dataclasses.replace(config, total_steps=args.steps)
-    config = apply_overrides(config, dict(s.split("=", 1) for s in args.set))
+    config = build_config(algo, env_id, args.steps or None, seed,
+                          dict(s.split("=", 1) for s in args.set))
     out = Path(args.runs) / f"{algo}-{_slug(env_id)}-s{seed}"
     if out.exists():
         import shutil
@@ -98,12 +89,13 @@ def run_single(args: argparse.Namespace) -> None:
     if env_id == "irlgan/PointMass-v0":
         from irlgan.envs import point_mass_true_cost
 
-        cost = learned_cost(out)
+        cost = irlgan.load(out / "model.pt").step_cost
         summary["cost_correlation"] = cost_correlation(
             cost, lambda o, a: point_mass_true_cost(o, a.clamp(-1, 1)), demos)
         policy, seconds = train_on_cost(cost, env_id, config.total_steps, seed + 100,
-                                        num_envs=config.num_envs,
-                                        steps_per_env=config.steps_per_env, ppo=config.ppo)
+                                        num_envs=config.algo.num_envs,
+                                        steps_per_env=config.algo.steps_per_env,
+                                        ppo=config.algo.ppo)
         returns = evaluate_policy(policy, env_id, config.eval_episodes, EVAL_SEED_BASE)
         summary["fresh_policy_normalized_return"] = float(
             normalized_return(float(returns.mean()), expert, rand))
@@ -117,7 +109,8 @@ def main() -> None:
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=list(ALGOS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=None, help="override total env steps")
-    parser.add_argument("--set", action="append", default=[], help="ControlConfig override")
+    parser.add_argument("--set", action="append", default=[],
+                        help="KEY=VALUE override (as `irlgan train --set`)")
     parser.add_argument("--experts", default=str(ROOT / "runs" / "experts"))
     parser.add_argument("--runs", default=str(ROOT / "runs" / "benchmark-control"))
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))

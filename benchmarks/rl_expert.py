@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--expert-steps", type=int, default=1_000_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--set", dest="set_items", action="append", default=[],
-                        metavar="KEY=VALUE", help="ExpertConfig / PPOConfig override")
+                        metavar="KEY=VALUE", help="ExpertConfig override (ppo.gamma=0.95)")
     parser.add_argument("--label", default="", help="a name for this configuration")
     args = parser.parse_args()
     torch.set_num_threads(1)

@@ -1,7 +1,7 @@
 """Symbolic building blocks shared by the proof modules.
 
-Everything here is plain SymPy. The batch losses are written exactly as in DESIGN.md:
-logit ``l = -c - log Z - log q``, ``D = sigma(l)``, ``mu = (p + q)/2`` and
+Everything here is plain SymPy. The batch losses are written exactly as on the design page
+(`docs/design.md`): logit ``l = -c - log Z - log q``, ``D = sigma(l)``, ``mu = (p + q)/2`` and
 ``mu_tilde = exp(-c)/(2 Z) + q/2``.
 """
 

@@ -1,7 +1,8 @@
 """Symbolic reference losses and the high-precision oracle files built from them.
 
-Every loss of DESIGN.md is written as a SymPy expression over a finite batch (data points with
-weights, generated points with weights), independently of any numeric package. Inputs are exact
+Every loss of the design page (`docs/design.md`) is written as a SymPy expression over a finite
+batch (data points with weights, generated points with weights), independently of any numeric
+package. Inputs are exact
 (rationals, logs of rationals, or exact symbolic values such as ``-E - log Z``); outputs and
 gradients are evaluated with mpmath at ``WORK_DPS`` digits and written with ``DIGITS``
 significant digits.
@@ -181,7 +182,8 @@ def mp_eval(expr: sp.Expr, env: dict[sp.Symbol, mpmath.mpf], cache: dict) -> mpm
 
 
 def reference_losses(case: OracleCase) -> ReferenceLosses:
-    """Build every loss of DESIGN.md for the batch shape (and weights) of ``case``.
+    """Build every loss of the design page (`docs/design.md`) for the batch shape (and weights)
+    of ``case``.
 
     In ``importance_log_z`` and ``cost_loss`` the proposal ``mu_tilde`` is built from separate
     symbols, differentiated, and only then replaced by ``exp(-c - log Z)/2 + q/2``: their

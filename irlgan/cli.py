@@ -21,8 +21,14 @@ from collections.abc import Callable
 
 from irlgan.config import parse_overrides
 
-CONTROL_ALGORITHMS = ("gan-gcl", "gcl", "airl")
 DENSITY_ALGORITHMS = ("ebm", "nce", "flow")
+
+
+def control_algorithms() -> tuple[str, ...]:
+    """The registered control algorithms (`irlgan.algorithms.ALGORITHMS`), by name."""
+    from irlgan.algorithms import ALGORITHMS
+
+    return tuple(sorted(ALGORITHMS))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -41,7 +47,7 @@ def _call(module: str, name: str) -> Callable[[argparse.Namespace], int]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    if args.algo in CONTROL_ALGORITHMS:
+    if args.algo in control_algorithms():
         if args.env is None or args.data is not None:
             raise ValueError(f"irlgan train {args.algo} needs --env ID (and not --data)")
         return _call("irlgan.control.commands", "train")(args)
@@ -106,10 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser(
         "train", help="train a cost (control tasks) or an energy (2-D densities)",
-        description="GAN-GCL, GCL or AIRL on a control task from demonstrations (--env, --demos), "
+        description="GAN-GCL, GCL, AIRL or GAIL on a control task from demonstrations (--env, "
+                    "--demos), "
                     "or an EBM, NCE or flow baseline on a 2-D dataset (--data).")
-    train.add_argument("algo", choices=CONTROL_ALGORITHMS + DENSITY_ALGORITHMS, metavar="ALGO",
-                       help="one of: " + ", ".join(CONTROL_ALGORITHMS + DENSITY_ALGORITHMS))
+    names = control_algorithms() + DENSITY_ALGORITHMS
+    train.add_argument("algo", choices=names, metavar="ALGO", help="one of: " + ", ".join(names))
     where = train.add_mutually_exclusive_group(required=True)
     where.add_argument("--env", default=None, help="gymnasium id of a control task")
     where.add_argument("--data", default=None, help="name of a 2-D dataset")

@@ -33,6 +33,17 @@ def _normalise(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one level of dotted keys ({"a": {"b": 1}} -> {"a.b": 1})."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
 def read_config(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """The `config.json` of a run folder (ValueError when it is missing or not JSON)."""
     path = Path(run_dir) / "config.json"
@@ -65,7 +76,8 @@ def prepare_run_dir(
     run_dir = Path(out)
     config = _normalise(config)
     if resume:
-        saved = _normalise(read_config(run_dir))
+        saved = _flatten(_normalise(read_config(run_dir)))
+        config = _flatten(config)
         keys = sorted(set(saved) | set(config))
         differing = [k for k in keys if saved.get(k, "<missing>") != config.get(k, "<missing>")]
         if differing:

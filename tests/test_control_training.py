@@ -14,13 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from irlgan.control import (
-    cost_correlation,
-    default_config,
-    learned_cost,
-    train_on_cost,
-    train_run,
-)
+import irlgan
+from irlgan.control import cost_correlation, default_config, train_on_cost, train_run
 from irlgan.control._point_mass_expert import point_mass_expert_demos
 from irlgan.control.commands import load_demos
 from irlgan.envs import point_mass_true_cost
@@ -34,7 +29,7 @@ def airl_run(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("pm")
     point_mass_expert_demos(root / "demos", episodes=64, seed=0)
     demos, expert, rand = load_demos(root / "demos")
-    config = dataclasses.replace(default_config("airl", ENV), total_steps=100_000, seed=0)
+    config = dataclasses.replace(default_config("airl", ENV, seed=0), total_steps=100_000)
     summary = train_run(config, demos, root / "airl", expert_return=expert, random_return=rand,
                         progress=False)
     return root / "airl", demos, expert, rand, summary, config
@@ -49,7 +44,7 @@ def test_airl_imitates_the_point_mass_expert(airl_run) -> None:
 @pytest.mark.slow
 def test_airl_cost_correlates_with_the_true_cost(airl_run) -> None:
     run_dir, demos = airl_run[0], airl_run[1]
-    r = cost_correlation(learned_cost(run_dir),
+    r = cost_correlation(irlgan.load(Path(run_dir) / "model.pt").step_cost,
                          lambda o, a: point_mass_true_cost(o, a.clamp(-1, 1)), demos)
     assert r >= 0.8, r
 
@@ -57,9 +52,9 @@ def test_airl_cost_correlates_with_the_true_cost(airl_run) -> None:
 @pytest.mark.slow
 def test_fresh_policy_on_the_learned_cost_imitates_the_expert(airl_run) -> None:
     run_dir, _, expert, rand, _, config = airl_run
-    policy, _ = train_on_cost(learned_cost(Path(run_dir)), ENV, config.total_steps, seed=100,
-                              num_envs=config.num_envs, steps_per_env=config.steps_per_env,
-                              ppo=config.ppo)
+    policy, _ = train_on_cost(irlgan.load(Path(run_dir) / "model.pt").step_cost, ENV,
+                              config.total_steps, seed=100, num_envs=config.algo.num_envs,
+                              steps_per_env=config.algo.steps_per_env, ppo=config.algo.ppo)
     returns = evaluate_policy(policy, ENV, 50, EVAL_SEED_BASE)
     score = float(normalized_return(float(returns.mean()), expert, rand))
     assert score >= 0.8, score

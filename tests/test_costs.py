@@ -3,15 +3,12 @@ adversarial objectives (GAN-GCL, GCL, AIRL) against the loss contract."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 from irlgan import losses
 from irlgan.algorithms import (
     TrajectoryBatch,
-    TrajectoryMixture,
     airl_discriminator_loss,
     airl_logit,
     airl_reward,
@@ -30,17 +27,6 @@ def _batch(gen: torch.Generator, b: int = 5, t: int = 7, d: int = 3, k: int = 2,
     mask = (torch.arange(t)[None, :] < torch.tensor(lengths)[:, None]).float()
     term = torch.tensor([n < t for n in lengths])
     return TrajectoryBatch(obs, act, mask, term)
-
-
-class _GaussianSnapshot:
-    """A fixed Gaussian policy N(W x, s^2 I) with an exact log-density."""
-
-    def __init__(self, w: torch.Tensor, s: float) -> None:
-        self.w, self.s = w, s
-
-    def log_prob(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
-        dist = torch.distributions.Normal(obs @ self.w.T, self.s)
-        return dist.log_prob(act).sum(-1)
 
 
 def test_trajectory_cost_is_the_masked_sum_of_step_costs() -> None:
@@ -112,22 +98,6 @@ def test_transitions_flag_only_the_last_step_of_terminated_episodes() -> None:
     assert obs.shape == (9, 3) and act.shape == (9, 2) and nxt.shape == (9, 3)
     assert term.tolist() == [False] * 4 + [False, True] + [False, False, True]
     torch.testing.assert_close(nxt[5], batch.obs[1, 2])
-
-
-def test_mixture_log_q_is_the_log_mean_of_trajectory_densities() -> None:
-    gen = torch.Generator().manual_seed(5)
-    snaps = [_GaussianSnapshot(torch.randn(2, 3, generator=gen), s) for s in (0.5, 1.0, 2.0)]
-    buf = TrajectoryMixture(capacity=2)
-    for s in snaps:
-        buf.add(s, _batch(gen, b=2, t=4))
-    assert len(buf) == 2 and len(buf.samples()) == 4
-    batch = _batch(gen, b=3, t=4, lengths=[4, 2, 1])
-    got = buf.log_q(batch)
-    for i in range(3):
-        n = int(batch.lengths[i])
-        per = [float(s.log_prob(batch.obs[i, :n], batch.act[i, :n]).sum()) for s in snaps[1:]]
-        expected = math.log(0.5 * (math.exp(per[0]) + math.exp(per[1])))
-        assert float(got[i]) == pytest.approx(expected, rel=1e-5)
 
 
 def test_gan_gcl_loss_is_the_discriminator_loss_of_trajectory_logits() -> None:

@@ -13,7 +13,7 @@ import torch
 from irlgan.data import (
     ARRAYS_FILE,
     METADATA_FILE,
-    Demonstrations,
+    TabularDemonstrations,
     load_demonstrations,
     sample_demonstrations,
     save_demonstrations,
@@ -28,7 +28,7 @@ def problem():
 
 
 @pytest.fixture()
-def demos(problem) -> Demonstrations:
+def demos(problem) -> TabularDemonstrations:
     return sample_demonstrations(problem.mdp, problem.cost, 20, seed=3, env_id=problem.name)
 
 
@@ -205,7 +205,7 @@ def test_demonstrations_validate_when_built(demos) -> None:
         "num_states": demos.num_states,
         "num_actions": demos.num_actions,
     }
-    Demonstrations(**fields)
+    TabularDemonstrations(**fields)
     for key, value, match in [
         ("states", demos.states.int(), "states"),
         ("actions", demos.actions[:, :-1], "actions"),
@@ -215,4 +215,4 @@ def test_demonstrations_validate_when_built(demos) -> None:
         ("num_actions", 2, "actions"),
     ]:
         with pytest.raises(ValueError, match=match):
-            Demonstrations(**{**fields, key: value})
+            TabularDemonstrations(**{**fields, key: value})

@@ -29,8 +29,8 @@ SETTINGS = ["--set", "num_envs=4", "--set", "steps_per_env=30", "--set", "checkp
 STEPS = 4 * 30 * 30
 
 
-def _command(algo: str, demos: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "irlgan.cli", "train", algo, "--env", ENV, "--demos",
+def _command(algo: str, demos: Path, out: Path, *extra: str, env: str = ENV) -> list[str]:
+    return [sys.executable, "-m", "irlgan.cli", "train", algo, "--env", env, "--demos",
             str(demos), "--steps", str(STEPS), "--seed", "3", "--out", str(out), "--quiet",
             *SETTINGS, *extra]
 
@@ -57,14 +57,49 @@ def demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("algo", ["gan-gcl", "airl"])
-def test_sigkill_then_resume_matches_an_uninterrupted_run(algo: str, demos: Path,
-                                                          tmp_path: Path) -> None:
-    reference, killed = tmp_path / "reference", tmp_path / "killed"
-    subprocess.run(_command(algo, demos, reference), check=True, env=_env(), timeout=600)
+@pytest.fixture(scope="module")
+def cheetah_demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Demonstrations of a HalfCheetah-v5 gait driven by a fixed sinusoid (the test is about
+    resuming, not about imitation): 4 episodes of 1000 steps."""
+    import gymnasium
+    import numpy as np
 
-    proc = subprocess.Popen(_command(algo, demos, killed), env=_env(),
+    import irlgan
+
+    path = tmp_path_factory.mktemp("cheetah-demos")
+    env = gymnasium.make("HalfCheetah-v5")
+    observations, actions = [], []
+    for episode in range(4):
+        obs, _ = env.reset(seed=episode)
+        obs_list, act_list = [obs], []
+        for t in range(1000):
+            act = 0.8 * np.sin(0.3 * t + np.arange(6) * np.pi / 3).astype(np.float32)
+            obs, _, term, trunc, _ = env.step(act)
+            obs_list.append(obs)
+            act_list.append(act)
+            if term or trunc:
+                break
+        observations.append(np.array(obs_list))
+        actions.append(np.array(act_list))
+    env.close()
+    irlgan.Demonstrations.from_arrays(observations, actions, [False] * 4,
+                                      env_id="HalfCheetah-v5").save(path)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo, env_id", [("gan-gcl", ENV), ("airl", ENV),
+                                          ("airl", "HalfCheetah-v5")])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(algo: str, env_id: str, demos: Path,
+                                                          cheetah_demos: Path,
+                                                          tmp_path: Path) -> None:
+    if env_id != ENV:
+        demos = cheetah_demos
+    reference, killed = tmp_path / "reference", tmp_path / "killed"
+    subprocess.run(_command(algo, demos, reference, env=env_id), check=True, env=_env(),
+                   timeout=600)
+
+    proc = subprocess.Popen(_command(algo, demos, killed, env=env_id), env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     while not list((killed / "checkpoints").glob("ckpt-*.pt")):
@@ -77,7 +112,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(algo: str, demos: Path
     assert proc.returncode == -signal.SIGKILL
     assert not (killed / "summary.json").exists(), "the run finished before it was killed"
 
-    subprocess.run(_command(algo, demos, killed, "--resume"), check=True, env=_env(),
+    subprocess.run(_command(algo, demos, killed, "--resume", env=env_id), check=True, env=_env(),
                    timeout=600)
 
     a, b = final_parameters(reference), final_parameters(killed)
@@ -90,6 +125,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(algo: str, demos: Path
                 "expert_return", "random_return"):
         assert sa[key] == sb[key], key
     assert sa["env_steps"] == STEPS
+    assert sb["resume"] == "exact" and sa["resume"] == "none"
     # Each iteration is logged once, with the same numbers.
     assert _metrics_without_timing(reference / "metrics.csv") == _metrics_without_timing(
         killed / "metrics.csv")

@@ -54,12 +54,14 @@ def test_expert_command_is_deterministic_given_the_seed(tmp_path):
 
 
 def test_overrides_reach_both_config_levels_and_unknown_keys_are_named():
-    config = expert_config_with_overrides("Pendulum-v1", {"num_envs": "4", "gamma": "0.9"})
+    config = expert_config_with_overrides("Pendulum-v1", {"num_envs": "4", "ppo.gamma": "0.9"})
     assert config.num_envs == 4 and config.ppo.gamma == 0.9
     with pytest.raises(ValueError, match="no_such_key"):
         expert_config_with_overrides("Pendulum-v1", {"no_such_key": "1"})
-    with pytest.raises(ValueError, match="gamma"):
-        expert_config_with_overrides("Pendulum-v1", {"gamma": "abc"})
+    with pytest.raises(ValueError, match="ppo.gamma must be a number"):
+        expert_config_with_overrides("Pendulum-v1", {"ppo.gamma": "abc"})
+    with pytest.raises(ValueError, match=r"did you mean ppo\.gamma"):
+        expert_config_with_overrides("Pendulum-v1", {"gamma": "0.9"})
 
 
 def test_expert_command_rejects_a_bad_environment(tmp_path):

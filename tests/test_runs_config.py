@@ -91,4 +91,4 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert cli.main(["eval", str(tmp_path)]) == 2
     assert "names task 'poetry'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        cli.main(["train", "gail", "--env", "Pendulum-v1"])
+        cli.main(["train", "bc", "--env", "Pendulum-v1"])

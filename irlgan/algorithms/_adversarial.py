@@ -16,10 +16,8 @@ At the optimal $\log Z$ the two have the same gradient in the cost's parameters 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -152,50 +150,3 @@ class TrajectoryBatch:
         last[torch.arange(len(self)), idx] = True
         term = last & self.terminated[:, None]
         return (self.obs[:, :steps][keep], self.act[keep], self.obs[:, 1:][keep], term[keep])
-
-
-class TrajectoryMixture:
-    r"""Episodes of the last `capacity` generators and the log-density of their mixture.
-
-    Each entry is a frozen generator (anything with ``log_prob(obs [M, d], act [M, k]) -> [M]``)
-    and the episodes it produced. ``log_q(batch)`` is
-    $\log \tfrac1K \sum_k \sum_t m_t \log\pi_k(u_t \mid x_t)$ for each episode: the density of
-    the buffer's samples up to the start-state and transition factors, which cancel in every
-    ratio (DESIGN.md).
-
-    Args:
-        capacity: K.
-    """
-
-    def __init__(self, capacity: int) -> None:
-        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise ValueError(f"capacity must be a positive integer, got {capacity!r}")
-        self.capacity = capacity
-        self.entries: list[tuple[Any, TrajectoryBatch]] = []
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def add(self, generator_snapshot: Any, episodes: TrajectoryBatch) -> None:
-        """Adds a frozen generator and its episodes, dropping the oldest beyond capacity."""
-        self.entries.append((generator_snapshot, episodes))
-        del self.entries[:-self.capacity]
-
-    def samples(self) -> TrajectoryBatch:
-        """Every buffered episode."""
-        if not self.entries:
-            raise ValueError("the trajectory buffer is empty")
-        return TrajectoryBatch.concat([e[1] for e in self.entries])
-
-    def log_q(self, batch: TrajectoryBatch) -> Tensor:
-        """Tensor[B], log of the mixture density at each episode (no gradient)."""
-        if not self.entries:
-            raise ValueError("the trajectory buffer is empty")
-        steps = batch.act.shape[1]
-        obs = batch.obs[:, :steps].reshape(-1, batch.obs.shape[-1])
-        act = batch.act.reshape(-1, batch.act.shape[-1])
-        with torch.no_grad():
-            per = torch.stack([
-                (snap.log_prob(obs, act).reshape(len(batch), steps) * batch.mask).sum(dim=1)
-                for snap, _ in self.entries])
-        return torch.logsumexp(per, dim=0) - math.log(len(self.entries))

@@ -47,9 +47,10 @@ from irlgan.tabular import (
 Algorithm = Literal["gan-gcl", "gcl"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class TabularConfig:
-    """Settings of a tabular GAN-GCL or GCL run."""
+    """Settings of a tabular GAN-GCL or GCL run (frozen: derive variants with
+    `dataclasses.replace`)."""
 
     algorithm: Algorithm = "gan-gcl"
     """`gan-gcl` (discriminator with a learned log Z) or `gcl` (importance-sampled log Z)."""

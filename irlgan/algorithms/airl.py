@@ -19,8 +19,14 @@ import torch
 from torch import Tensor, nn
 
 from irlgan import losses
+from irlgan.algorithms._trainer import (
+    AdversarialConfig,
+    AdversarialTrainer,
+    Transitions,
+    register,
+)
 
-__all__ = ["airl_discriminator_loss", "airl_logit", "airl_reward"]
+__all__ = ["AIRL", "airl_discriminator_loss", "airl_logit", "airl_reward"]
 
 
 def airl_logit(reward_net: nn.Module, obs: Tensor, act: Tensor, next_obs: Tensor,
@@ -60,3 +66,61 @@ def airl_reward(reward_net: nn.Module, obs: Tensor, act: Tensor, next_obs: Tenso
     with torch.no_grad():
         return (reward_net(obs, act, next_obs, terminated)
                 - entropy_weight * log_pi.to(torch.float32))
+
+
+# ----------------------------------------------------------------------------------------------
+# The algorithm object
+# ----------------------------------------------------------------------------------------------
+
+
+@register
+class AIRL(AdversarialTrainer):
+    r"""Adversarial inverse RL (Fu, Luo, Levine 2018) on `irlgan.AdversarialTrainer`.
+
+    The discriminator compares transitions with the logit $f(x, u, x') - \log\pi(u|x)$ and
+    $f = g + \gamma h(x') - h(x)$ (`irlgan.models.ShapedReward`; $\gamma$ is the generator's
+    discount, `AdversarialConfig.discount`). Rewards (`reward_kinds`): ``"f"``, the shaped
+    $f(x, u, x')$ the generator is trained on; ``"g"``, the reward term $g(x)$ (or $g(x, u)$)
+    without the shaping: the one to hand to a learner in changed dynamics (state-only g is what
+    AIRL proves disentangled; set `state_only=True`). A user's `reward_net` maps
+    ``(obs, act, next_obs, terminated) -> f`` and may offer ``reward(obs, act) -> g``.
+    """
+
+    name = "airl"
+    discriminates = "transitions"
+    reward_kinds = ("f", "g")
+    transfer_reward_kind = "g"
+
+    @classmethod
+    def build_discriminator(cls, obs_dim: int, act_dim: int, config: AdversarialConfig,
+                            reward_net: nn.Module | None,
+                            generator: torch.Generator | None) -> nn.ModuleDict:
+        from irlgan.models import ShapedReward
+
+        if reward_net is None:
+            reward_net = ShapedReward(obs_dim, act_dim, config.discount, config.hidden,
+                                      config.state_only, generator)
+        gamma = getattr(reward_net, "gamma", None)
+        if gamma is not None and abs(float(gamma) - config.discount) > 1e-12:
+            raise ValueError(f"reward_net shapes with gamma={gamma}, the generator discounts with "
+                             f"{config.discount}: AIRL's shaping needs the generator's discount")
+        return nn.ModuleDict({"reward_net": reward_net})
+
+    def discriminator_loss(self, data: Transitions, gen: Transitions):
+        net = self.discriminator["reward_net"]
+        f_data = net(data.obs, data.act, data.next_obs, data.terminated)
+        f_gen = net(gen.obs, gen.act, gen.next_obs, gen.terminated)
+        lq_d, lq_g = data.log_q.to(f_data.dtype), gen.log_q.to(f_gen.dtype)
+        loss = losses.discriminator_loss(-f_data, lq_d, -f_gen, lq_g, 0.0)
+        return loss, f_data - lq_d, f_gen - lq_g, {}
+
+    @classmethod
+    def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,
+                       terminated: Tensor, kind: str) -> Tensor:
+        net = modules["reward_net"]
+        if kind == "f":
+            return net(obs, act, next_obs, terminated)
+        if not callable(getattr(net, "reward", None)):
+            raise ValueError(f"reward kind 'g' needs reward_net.reward(obs, act); "
+                             f"{type(net).__name__} has none")
+        return net.reward(obs, act)

@@ -5,24 +5,36 @@ The discriminator sees whole episodes. For an episode $\tau$ with start $x_0$,
 $$ \ell(\tau) = -c_\theta(\tau) - \log Z_\phi(x_0) - \log q(\tau), \qquad
    c_\theta(\tau) = \sum_t c_\theta(x_t, u_t), $$
 
-where $\log q$ is the density of the uniform mixture of the last $K$ generators (whose episodes
-fill the buffer), evaluated at demonstrations and samples alike (`TrajectoryMixture`), and
+where $\log q$ is the density of the mixture of the generator snapshots whose episodes fill the
+buffer, each step scored under the policy that took it (`irlgan.algorithms.EpisodeBuffer`),
+evaluated at demonstrations and samples alike, and
 $\log Z_\phi(x_0)$ is a learned function of the start (`irlgan.models.MLPLogZ`): with random
 starts the model is $e^{-c}/Z(x_0)$ and a scalar would be biased. The cost and $\log Z$ minimise
 `irlgan.losses.discriminator_loss`; the generator maximises $\sum_t -c_\theta(x_t, u_t)$ plus an
 entropy bonus of weight $\alpha$: with $\alpha = 1$ identity (c) holds,
-$L_\text{gen} = L_\text{sampler} + \log Z$; $\alpha < 1$ (`ControlConfig.entropy_weight`) aims the
-generator at the colder $e^{-c/\alpha}$ while the discriminator, which uses the sampler's actual
-$\log q$, keeps the same optimum $-c - \log Z = \log p_\text{data}$.
+$L_\text{gen} = L_\text{sampler} + \log Z$; $\alpha < 1$ (`AdversarialConfig.entropy_weight`)
+aims the generator at the colder $e^{-c/\alpha}$ while the discriminator, which uses the sampler's
+actual $\log q$, keeps the same optimum $-c - \log Z = \log p_\text{data}$.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
+from irlgan import losses
 from irlgan.algorithms._adversarial import TrajectoryBatch, gan_gcl_cost_loss
+from irlgan.algorithms._trainer import (
+    AdversarialConfig,
+    AdversarialTrainer,
+    Episodes,
+    register,
+)
+from irlgan.protocols import Cost
 
-__all__ = ["gan_gcl_discriminator_loss", "gan_gcl_logit", "gan_gcl_reward"]
+__all__ = [
+    "GANGCL", "episode_cost", "gan_gcl_discriminator_loss", "gan_gcl_logit", "gan_gcl_reward",
+]
 
 
 def gan_gcl_logit(cost: nn.Module, log_z: nn.Module, episodes: TrajectoryBatch,
@@ -61,3 +73,70 @@ def gan_gcl_reward(cost: nn.Module, obs: Tensor, act: Tensor) -> Tensor:
 
     with torch.no_grad():
         return -cost(obs, act)
+
+
+# ----------------------------------------------------------------------------------------------
+# The algorithm object
+# ----------------------------------------------------------------------------------------------
+
+
+def episode_cost(cost: nn.Module, episodes: TrajectoryBatch) -> Tensor:
+    r"""$c(\tau) = \sum_t m_t c(x_t, u_t)$ of each episode, Tensor[B], for any per-step cost."""
+    from irlgan.models import masked_sum
+
+    steps = episodes.act.shape[1]
+    return masked_sum(cost(episodes.obs[:, :steps], episodes.act), episodes.mask)
+
+
+def build_log_z(obs_dim: int, config: AdversarialConfig,
+                generator: torch.Generator | None) -> nn.Module:
+    """log Z(x_0) (or, with `config.log_z == "scalar"`, a constant whose slope is frozen)."""
+    from irlgan.models import MLPLogZ
+
+    scalar = config.log_z == "scalar"
+    log_z = MLPLogZ(obs_dim, hidden=() if scalar else (32,), generator=generator)
+    if scalar:
+        log_z.net[-1].weight.requires_grad_(False)
+    return log_z
+
+
+@register
+class GANGCL(AdversarialTrainer):
+    r"""GAN-GCL (Finn, Christiano, Abbeel, Levine 2016) on `irlgan.AdversarialTrainer`.
+
+    The discriminator compares whole episodes with the logit $-c(\tau) - \log Z(x_0) - \log
+    q(\tau)$, $q$ the buffer's mixture of generator snapshots; the cost and $\log Z$ minimise
+    `irlgan.losses.discriminator_loss`. The generator's reward is $-c(x, u)$ per step, the only
+    reward kind (``"cost"``). A user's `reward_net` is the per-step cost
+    ``cost(obs, act) -> [...]`` (`irlgan.protocols.Cost`).
+    """
+
+    name = "gan-gcl"
+    discriminates = "episodes"
+    reward_kinds = ("cost",)
+    reward_net_protocol = Cost
+
+    @classmethod
+    def build_discriminator(cls, obs_dim: int, act_dim: int, config: AdversarialConfig,
+                            reward_net: nn.Module | None,
+                            generator: torch.Generator | None) -> nn.ModuleDict:
+        from irlgan.models import MLPCost
+
+        if reward_net is None:
+            reward_net = MLPCost(obs_dim, act_dim, config.hidden, config.state_only, generator)
+        return nn.ModuleDict({"cost": reward_net,
+                              "log_z": build_log_z(obs_dim, config, generator)})
+
+    def discriminator_loss(self, data: Episodes, gen: Episodes):
+        cost, log_z = self.discriminator["cost"], self.discriminator["log_z"]
+        c_d, c_g = episode_cost(cost, data.batch), episode_cost(cost, gen.batch)
+        lz_d, lz_g = log_z(data.batch.obs[:, 0]), log_z(gen.batch.obs[:, 0])
+        lq_d, lq_g = data.log_q.to(c_d.dtype), gen.log_q.to(c_g.dtype)
+        loss = losses.discriminator_loss(c_d, lq_d, c_g, lq_g, (lz_d, lz_g))
+        return (loss, -c_d - lz_d - lq_d, -c_g - lz_g - lq_g,
+                {"log_z": float(lz_d.detach().mean())})
+
+    @classmethod
+    def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,
+                       terminated: Tensor, kind: str) -> Tensor:
+        return -modules["cost"](obs, act)

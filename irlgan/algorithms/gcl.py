@@ -3,8 +3,8 @@ r"""Guided cost learning (GCL) on continuous control: importance-sampled log-lik
 The cost minimises $L_\text{cost} = \mathbb{E}_p[\tilde c] + \log\hat Z$ where $\hat Z$ is the
 importance-sampling estimate with the proposal $\tilde\mu = \tfrac12 e^{-\tilde c}/Z +
 \tfrac12 q$ over the batch of $\tfrac12$ demonstrations and $\tfrac12$ buffered samples, $q$ the
-fused density of the past generators (`TrajectoryMixture`), and $Z$ the self-consistent value
-(`irlgan.losses.optimal_log_z`); all of it is `gcl_cost_loss`.
+mixture density of the past generator snapshots (`irlgan.algorithms.EpisodeBuffer`), and $Z$
+the self-consistent value (`irlgan.losses.optimal_log_z`); all of it is `gcl_cost_loss`.
 
 Random starts: the cost seen by the estimator is $\tilde c(\tau) = c(\tau) + b_\phi(x_0)$ with a
 learned start term $b_\phi$ (`irlgan.models.MLPLogZ`). The model $e^{-\tilde c}/Z$ then has a free
@@ -15,11 +15,20 @@ sees only $-c$ per step (a function of the start alone does not change the optim
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from irlgan.algorithms._adversarial import TrajectoryBatch, gcl_cost_loss
+from irlgan.algorithms._trainer import (
+    AdversarialConfig,
+    AdversarialTrainer,
+    Episodes,
+    register,
+)
+from irlgan.algorithms.gan_gcl import build_log_z, episode_cost
+from irlgan.protocols import Cost
 
-__all__ = ["gcl_loss"]
+__all__ = ["GCL", "gcl_loss"]
 
 
 def gcl_loss(cost: nn.Module, start_term: nn.Module | None, data: TrajectoryBatch,
@@ -43,3 +52,54 @@ def gcl_loss(cost: nn.Module, start_term: nn.Module | None, data: TrajectoryBatc
     loss, log_z = gcl_cost_loss(c_data, log_q_data.to(c_data.dtype), c_gen,
                                 log_q_gen.to(c_gen.dtype))
     return loss, log_z[-1]
+
+
+# ----------------------------------------------------------------------------------------------
+# The algorithm object
+# ----------------------------------------------------------------------------------------------
+
+
+@register
+class GCL(AdversarialTrainer):
+    r"""Guided cost learning (Finn, Levine, Abbeel 2016) on `irlgan.AdversarialTrainer`.
+
+    The cost minimises $\mathbb E_p[\tilde c] + \log\hat Z$ at the self-consistent $Z$, with
+    $\tilde c(\tau) = c(\tau) + b(x_0)$ and a learned start term $b$ when `log_z` is
+    ``"initial_state"`` (`gcl_loss`). The generator's reward is $-c(x, u)$ (``"cost"``). A user's
+    `reward_net` is the per-step cost ``cost(obs, act) -> [...]``.
+    """
+
+    name = "gcl"
+    discriminates = "episodes"
+    reward_kinds = ("cost",)
+    reward_net_protocol = Cost
+
+    @classmethod
+    def build_discriminator(cls, obs_dim: int, act_dim: int, config: AdversarialConfig,
+                            reward_net: nn.Module | None,
+                            generator: torch.Generator | None) -> nn.ModuleDict:
+        from irlgan.models import MLPCost
+
+        if reward_net is None:
+            reward_net = MLPCost(obs_dim, act_dim, config.hidden, config.state_only, generator)
+        modules = {"cost": reward_net}
+        if config.log_z == "initial_state":
+            modules["start_term"] = build_log_z(obs_dim, config, generator)
+        return nn.ModuleDict(modules)
+
+    def discriminator_loss(self, data: Episodes, gen: Episodes):
+        cost = self.discriminator["cost"]
+        c_d, c_g = episode_cost(cost, data.batch), episode_cost(cost, gen.batch)
+        if "start_term" in self.discriminator:
+            start = self.discriminator["start_term"]
+            c_d = c_d + start(data.batch.obs[:, 0])
+            c_g = c_g + start(gen.batch.obs[:, 0])
+        lq_d, lq_g = data.log_q.to(c_d.dtype), gen.log_q.to(c_g.dtype)
+        loss, log_z = gcl_cost_loss(c_d, lq_d, c_g, lq_g)
+        lz = log_z[-1]
+        return loss, -c_d - lz - lq_d, -c_g - lz - lq_g, {"log_z": lz}
+
+    @classmethod
+    def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,
+                       terminated: Tensor, kind: str) -> Tensor:
+        return -modules["cost"](obs, act)

@@ -1,31 +1,31 @@
-"""Adversarial IRL on control tasks: GAN-GCL, GCL and AIRL with a MaxEnt-PPO generator.
+"""Control runs in run folders: GAN-GCL, GCL, AIRL and GAIL on gymnasium tasks.
 
-- `ControlConfig`, `default_config`: the settings of a run.
-- `ControlTrainer`: the training loop (one `step()` per iteration, `state_dict()` for resuming).
+- `ControlRunConfig`, `default_config`: the settings of a run (presets per task in
+  `irlgan/presets/control.toml`).
 - `train_run`, `evaluate_run`: a run in a run folder (checkpoints, metrics.csv, summary.json,
-  plots); `irlgan.control.commands` holds the `irlgan train` / `irlgan eval` entry points.
-- `EpisodeAssembler`: cuts vectorised rollouts into whole episodes.
+  model.pt, plots); `irlgan.control.commands` holds the `irlgan train` / `irlgan eval` entry
+  points. The algorithms themselves are `irlgan.AIRL`, `irlgan.GANGCL`, ... (`irlgan.algorithms`).
 - `cost_correlation`, `train_on_cost`: the learned cost against the true one, and a fresh
   policy trained on the learned cost alone.
 """
 
-from irlgan.control._config import ControlConfig, default_config
-from irlgan.control._episodes import EpisodeAssembler
-from irlgan.control._run import evaluate_run, final_parameters, learned_cost, train_run
-from irlgan.control._trainer import ControlTrainer, TimeSplit, demonstrations_batch
+from irlgan.control._config import default_config
+from irlgan.control._run import (
+    ControlRunConfig,
+    build_algorithm,
+    evaluate_run,
+    final_parameters,
+    train_run,
+)
 from irlgan.control._transfer import cost_correlation, train_on_cost
 
 __all__ = [
-    "ControlConfig",
-    "ControlTrainer",
-    "EpisodeAssembler",
-    "TimeSplit",
+    "ControlRunConfig",
+    "build_algorithm",
     "cost_correlation",
     "default_config",
-    "demonstrations_batch",
     "evaluate_run",
     "final_parameters",
-    "learned_cost",
     "train_on_cost",
     "train_run",
 ]

@@ -20,7 +20,8 @@ import numpy as np
 import irlgan.envs  # noqa: F401  (registers the environment)
 from irlgan.envs import POINT_MASS_ACTION_WEIGHT, POINT_MASS_GOAL
 
-__all__ = ["point_mass_expert_action", "point_mass_expert_demos"]
+__all__ = ["point_mass_expert_action", "point_mass_expert_demonstrations",
+           "point_mass_expert_demos"]
 
 _STEP = 0.2
 
@@ -42,6 +43,64 @@ def point_mass_expert_action(obs: np.ndarray, rng: np.random.Generator | None = 
     return act.astype(np.float32)
 
 
+def _record(episodes: int, seed: int, noise: float, eval_episodes: int
+            ) -> tuple[list[tuple[np.ndarray, np.ndarray, float, bool]], float, float]:
+    """The expert's episodes (obs, act, return, terminated) and the two reference returns."""
+    from irlgan.rl import EVAL_SEED_BASE, random_returns
+
+    if seed + episodes > EVAL_SEED_BASE:
+        raise ValueError("demonstration reset seeds must stay below EVAL_SEED_BASE")
+    rng = np.random.default_rng(seed)
+    env = gymnasium.make("irlgan/PointMass-v0")
+
+    def rollout(reset_seed: int, sigma: float) -> tuple[np.ndarray, np.ndarray, float, bool]:
+        obs, _ = env.reset(seed=reset_seed)
+        all_obs, all_act, total = [obs], [], 0.0
+        done = terminated = False
+        while not done:
+            act = point_mass_expert_action(obs, rng, sigma)
+            obs, reward, terminated, truncated, _ = env.step(act)
+            all_obs.append(obs)
+            all_act.append(act)
+            total += float(reward)
+            done = terminated or truncated
+        return np.stack(all_obs), np.stack(all_act), total, bool(terminated)
+
+    expert = float(np.mean([rollout(EVAL_SEED_BASE + i, 0.0)[2] for i in range(eval_episodes)]))
+    rand = float(np.mean(random_returns("irlgan/PointMass-v0", eval_episodes, EVAL_SEED_BASE)))
+    recorded = [rollout(seed + i, noise) for i in range(episodes)]
+    env.close()
+    return recorded, expert, rand
+
+
+def point_mass_expert_demonstrations(episodes: int = 64, seed: int = 0, noise: float = 0.3,
+                                     eval_episodes: int = 50):
+    """Demonstrations of the scripted expert, in memory (`irlgan.envs` exports this).
+
+    Episode i is reset with seed ``seed + i`` (below `irlgan.rl.EVAL_SEED_BASE`, so evaluation
+    episodes are never demonstrated). The expert reference return is the deterministic expert's
+    mean over `eval_episodes` held-out episodes and the random one that of uniform actions, as
+    `irlgan expert` records them.
+
+    Args:
+        episodes: the number of demonstrated episodes (50 steps each).
+        seed: first reset seed and seed of the action noise.
+        noise: sigma of the expert's pre-tanh noise (0: deterministic).
+        eval_episodes: episodes behind the reference returns.
+
+    Returns:
+        `irlgan.Demonstrations` with `env_id`, `returns`, `expert_return` and `random_return`
+        set.
+    """
+    from irlgan.data import Demonstrations
+
+    recorded, expert, rand = _record(episodes, seed, noise, eval_episodes)
+    return Demonstrations.from_arrays(
+        [obs for obs, _, _, _ in recorded], [act for _, act, _, _ in recorded],
+        [term for _, _, _, term in recorded], returns=[ret for _, _, ret, _ in recorded],
+        env_id="irlgan/PointMass-v0", expert_return=expert, random_return=rand)
+
+
 def point_mass_expert_demos(directory: str | os.PathLike, episodes: int, seed: int,
                             noise: float = 0.3, eval_episodes: int = 50):
     """Writes demonstrations of the scripted expert (the continuous on-disk format).
@@ -60,31 +119,10 @@ def point_mass_expert_demos(directory: str | os.PathLike, episodes: int, seed: i
         The `ContinuousDemonstrations` written.
     """
     from irlgan.data import ContinuousDemonstrations, save_continuous_demonstrations
-    from irlgan.rl import EVAL_SEED_BASE, random_returns
 
-    if seed + episodes > EVAL_SEED_BASE:
-        raise ValueError("demonstration reset seeds must stay below EVAL_SEED_BASE")
-    rng = np.random.default_rng(seed)
-    env = gymnasium.make("irlgan/PointMass-v0")
-
-    def rollout(reset_seed: int, sigma: float) -> tuple[np.ndarray, np.ndarray, float]:
-        obs, _ = env.reset(seed=reset_seed)
-        all_obs, all_act, total = [obs], [], 0.0
-        done = False
-        while not done:
-            act = point_mass_expert_action(obs, rng, sigma)
-            obs, reward, terminated, truncated, _ = env.step(act)
-            all_obs.append(obs)
-            all_act.append(act)
-            total += float(reward)
-            done = terminated or truncated
-        return np.stack(all_obs), np.stack(all_act), total
-
-    expert = float(np.mean([rollout(EVAL_SEED_BASE + i, 0.0)[2] for i in range(eval_episodes)]))
-    rand = float(np.mean(random_returns("irlgan/PointMass-v0", eval_episodes, EVAL_SEED_BASE)))
+    recorded, expert, rand = _record(episodes, seed, noise, eval_episodes)
     demos = ContinuousDemonstrations.from_episodes(
-        [rollout(seed + i, noise) for i in range(episodes)], "irlgan/PointMass-v0", seed=seed,
+        [(obs, act, ret) for obs, act, ret, _ in recorded], "irlgan/PointMass-v0", seed=seed,
         deterministic=noise == 0, expert_return=expert, random_return=rand)
-    env.close()
     save_continuous_demonstrations(demos, directory)
     return demos

@@ -9,14 +9,15 @@ r"""What a learned cost is worth on its own: correlation with the true cost, and
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from irlgan.algorithms import TrajectoryBatch
+from irlgan.rl import PPOConfig
 
 __all__ = ["cost_correlation", "train_on_cost"]
 
@@ -44,8 +45,8 @@ def cost_correlation(learned: CostFn, true: CostFn, episodes: TrajectoryBatch) -
     return float((a * b).sum() / denom)
 
 
-def train_on_cost(cost: CostFn, env_id: str, total_steps: int, seed: int, *,
-                  num_envs: int = 16, steps_per_env: int = 50, ppo: str = "",
+def train_on_cost(cost: CostFn, env_id: Any, total_steps: int, seed: int, *,
+                  num_envs: int = 16, steps_per_env: int = 50, ppo: PPOConfig | None = None,
                   entropy_weight: float = 1.0, progress: bool = False):
     """Trains a fresh tanh-Gaussian policy with MaxEnt PPO on the reward -cost(x, u).
 
@@ -55,24 +56,24 @@ def train_on_cost(cost: CostFn, env_id: str, total_steps: int, seed: int, *,
         total_steps: environment steps.
         seed: seeds the policy, the rollouts and PPO.
         num_envs, steps_per_env: rollout shape per iteration.
-        ppo: PPOConfig overrides "key=value,...".
+        ppo: the MaxEnt PPO settings (defaults when None).
         entropy_weight: alpha of the MaxEnt objective (1: the model exp(-c)/Z itself).
         progress: show a progress bar.
 
     Returns:
         (policy, seconds).
     """
-    from irlgan.control._trainer import _ppo_config
+    from irlgan.algorithms import seed_streams
     from irlgan.rl import MaxEntPPO, RolloutCollector, make_policy, make_vec_env
 
     t0 = time.perf_counter()
+    streams = seed_streams(seed)
     vec_env = make_vec_env(env_id, num_envs)
     policy = make_policy(vec_env.observation_space, vec_env.action_space,
-                         generator=torch.Generator().manual_seed(seed + 4))
-    config = _ppo_config(ppo)
-    agent = MaxEntPPO(policy, vec_env.obs_dim, dataclasses.replace(config),
-                      torch.Generator().manual_seed(seed + 2))
-    collector = RolloutCollector(vec_env, policy, steps_per_env, seed)
+                         generator=torch.Generator().manual_seed(streams["policy_init"]))
+    agent = MaxEntPPO(policy, vec_env.obs_dim, ppo if ppo is not None else PPOConfig(),
+                      torch.Generator().manual_seed(streams["generator"]))
+    collector = RolloutCollector(vec_env, policy, steps_per_env, streams["collector"] % 2**32)
     iterations = -(-total_steps // (num_envs * steps_per_env))
     bar = range(iterations)
     if progress:

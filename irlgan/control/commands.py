@@ -1,9 +1,10 @@
-"""`irlgan train {gan-gcl,gcl,airl} --env ID --demos DIR` and `irlgan eval RUN_DIR` (control).
+"""`irlgan train ALGO --env ID --demos DIR` and `irlgan eval RUN_DIR` (control tasks).
 
-`train` builds the `ControlConfig` from the task's built-in settings (`default_config`), then
-`--steps` (total environment steps), `--seed` and `--set KEY=VALUE` overrides, and trains in the
-run folder (default `runs/<algo>-<env>-s<seed>`), resuming with `--resume`. The normalisation
-references come from the demonstrations' metadata (written by `irlgan expert`).
+`train` builds the `ControlRunConfig` from the task's presets (`default_config`), then `--steps`
+(total environment steps), `--seed` and `--set KEY=VALUE` overrides (`--set disc_lr=3e-3`,
+`--set ppo.learning_rate=1e-3`, `--set hidden=32,32`, `--set eval_episodes=100`), and trains in
+the run folder (default `runs/<algo>-<env>-s<seed>`), resuming with `--resume`. The
+normalisation references come from the demonstrations' metadata (written by `irlgan expert`).
 """
 
 from __future__ import annotations
@@ -14,60 +15,52 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from irlgan.algorithms import TrajectoryBatch
-from irlgan.config import apply_overrides
-from irlgan.control._config import ControlConfig, default_config
-from irlgan.control._run import evaluate_run, train_run
+from irlgan.control._config import default_config, split_overrides
+from irlgan.control._run import ControlRunConfig, evaluate_run, train_run
 
 __all__ = ["build_config", "evaluate", "load_demos", "train"]
 
 
 def load_demos(directory: str | os.PathLike, env_id: str | None = None
-               ) -> tuple[TrajectoryBatch, float | None, float | None]:
-    """Reads demonstrations written by `irlgan expert`.
+               ) -> tuple[Any, float | None, float | None]:
+    """Reads a demonstrations folder (`irlgan.Demonstrations.load`).
 
     Args:
         directory: the demonstrations folder.
-        env_id: if given, the demonstrations must come from this environment.
+        env_id: if given and the demonstrations record their environment, it must be this one.
 
     Returns:
-        (episodes, expert_return, random_return); an episode shorter than the environment's time
-        limit is marked terminated.
+        (demonstrations, expert_return, random_return).
     """
-    from irlgan.data import load_continuous_demonstrations
-    from irlgan.rl import make_vec_env
+    from irlgan.data import Demonstrations
 
-    demos = load_continuous_demonstrations(directory)
-    if env_id is not None and demos.env_id != env_id:
+    demos = Demonstrations.load(directory)
+    if env_id is not None and demos.env_id is not None and demos.env_id != env_id:
         raise ValueError(f"the demonstrations in {directory} come from {demos.env_id!r}, "
                          f"not {env_id!r}")
-    probe = make_vec_env(demos.env_id, 1)
-    limit = probe.max_episode_steps
-    probe.close()
-    lengths = torch.as_tensor(demos.lengths)
-    terminated = (lengths < limit) if limit is not None else torch.zeros_like(lengths).bool()
-    batch = TrajectoryBatch(torch.as_tensor(demos.obs, dtype=torch.float32),
-                            torch.as_tensor(demos.actions, dtype=torch.float32),
-                            demos.mask.to(torch.float32), terminated.bool())
-    meta = demos.metadata() if callable(getattr(demos, "metadata", None)) else demos.metadata
-    return batch, meta.get("expert_return"), meta.get("random_return")
+    return demos, demos.expert_return, demos.random_return
 
 
 def build_config(algo: str, env_id: str, steps: int | None, seed: int,
-                 overrides: dict[str, str] | None) -> ControlConfig:
-    """The run's settings: built-in defaults, then --steps, --seed and --set overrides."""
-    config = default_config(algo, env_id)
-    config = dataclasses.replace(config, seed=int(seed))
+                 overrides: dict[str, str] | None) -> ControlRunConfig:
+    """The run's settings: presets, then --steps, --seed and --set overrides."""
+    from irlgan.config import apply_overrides
+
+    run = default_config(algo, env_id, seed=int(seed))
     if steps is not None:
-        config = dataclasses.replace(config, total_steps=int(steps))
+        run = dataclasses.replace(run, total_steps=int(steps))
     overrides = dict(overrides or {})
-    for fixed in ("algorithm", "env_id"):
+    for fixed in ("algorithm", "env_id", "seed", "algo"):
         if fixed in overrides:
-            raise ValueError(f"--set {fixed}=... is not allowed; use the positional ALGO / --env")
-    return apply_overrides(config, overrides)
+            raise ValueError(f"--set {fixed}=... is not allowed; use the positional ALGO, --env "
+                             f"and --seed")
+    run_values, algo_values = split_overrides(overrides)
+    run = apply_overrides(run, run_values)
+    return dataclasses.replace(run, algo=apply_overrides(run.algo, algo_values))
 
 
 def _slug(text: str) -> str:
@@ -80,12 +73,12 @@ def train(args: argparse.Namespace) -> int:
         raise ValueError(f"irlgan train {args.algo} needs --demos DIR (run `irlgan expert` first)")
     if not Path(args.demos).is_dir():
         raise ValueError(f"--demos {args.demos} is not a folder")
-    config = build_config(args.algo, args.env, args.steps, args.seed,
-                          getattr(args, "overrides", None))
+    run = build_config(args.algo, args.env, args.steps, args.seed,
+                       getattr(args, "overrides", None))
     torch.set_num_threads(1)
-    demos, expert_return, random_return = load_demos(args.demos, config.env_id)
-    out = args.out or str(Path("runs") / f"{args.algo}-{_slug(config.env_id)}-s{config.seed}")
-    summary = train_run(config, demos, out, demos_dir=args.demos, resume=bool(args.resume),
+    demos, expert_return, random_return = load_demos(args.demos, run.env_id)
+    out = args.out or str(Path("runs") / f"{args.algo}-{_slug(run.env_id)}-s{run.seed}")
+    summary = train_run(run, demos, out, demos_dir=args.demos, resume=bool(args.resume),
                         expert_return=expert_return, random_return=random_return,
                         progress=not args.quiet)
     if not args.quiet:

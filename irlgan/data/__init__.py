@@ -17,11 +17,12 @@ from irlgan.data._demonstrations import (
     FORMAT_NAME,
     FORMAT_VERSION,
     METADATA_FILE,
-    Demonstrations,
+    TabularDemonstrations,
     load_demonstrations,
     sample_demonstrations,
     save_demonstrations,
 )
+from irlgan.data._trajectories import Demonstrations
 
 __all__ = [
     "ARRAYS_FILE",
@@ -34,6 +35,7 @@ __all__ = [
     "FORMAT_VERSION",
     "METADATA_FILE",
     "Demonstrations",
+    "TabularDemonstrations",
     "load_demonstrations",
     "sample_demonstrations",
     "save_demonstrations",

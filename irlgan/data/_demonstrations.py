@@ -45,7 +45,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "METADATA_FILE",
-    "Demonstrations",
+    "TabularDemonstrations",
     "load_demonstrations",
     "sample_demonstrations",
     "save_demonstrations",
@@ -73,7 +73,7 @@ def _is_int(value: Any) -> bool:
 
 
 @dataclass(frozen=True, eq=False)
-class Demonstrations:
+class TabularDemonstrations:
     """A batch of demonstration trajectories and where they come from.
 
     Attributes:
@@ -194,7 +194,7 @@ def sample_demonstrations(
     n: int,
     seed: int,
     env_id: str = "",
-) -> Demonstrations:
+) -> TabularDemonstrations:
     """Samples demonstrations from the exact soft-optimal policy of `cost`.
 
     The policy is that of `soft_value_iteration(mdp, cost)` (maximum causal entropy for
@@ -208,7 +208,7 @@ def sample_demonstrations(
         env_id: recorded in the metadata.
 
     Returns:
-        `Demonstrations` with `returns` $= -c(\\tau)$ under `cost`.
+        `TabularDemonstrations` with `returns` $= -c(\\tau)$ under `cost`.
     """
     if not _is_int(seed):
         raise ValueError(f"seed must be an integer, got {seed!r}")
@@ -217,7 +217,7 @@ def sample_demonstrations(
     generator = torch.Generator().manual_seed(seed)
     states, actions = sample_trajectories(mdp, policy, n, generator)
     returns = -trajectory_cost(cost, states, actions)
-    return Demonstrations(
+    return TabularDemonstrations(
         states=states,
         actions=actions,
         returns=returns,
@@ -259,7 +259,7 @@ def _read_json_object(path: Path) -> dict[str, Any]:
     return metadata
 
 
-def save_demonstrations(demos: Demonstrations, directory: str | os.PathLike[str]) -> Path:
+def save_demonstrations(demos: TabularDemonstrations, directory: str | os.PathLike[str]) -> Path:
     """Writes `arrays.npz` and `metadata.json` into `directory` (created if needed), atomically.
 
     Args:
@@ -269,8 +269,8 @@ def save_demonstrations(demos: Demonstrations, directory: str | os.PathLike[str]
     Returns:
         The directory as a `Path`.
     """
-    if not isinstance(demos, Demonstrations):
-        raise ValueError(f"demos must be Demonstrations, got {type(demos)!r}")
+    if not isinstance(demos, TabularDemonstrations):
+        raise ValueError(f"demos must be TabularDemonstrations, got {type(demos)!r}")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {
@@ -332,7 +332,7 @@ def _read_arrays(path: Path, keys: tuple[str, ...] = _ARRAY_KEYS) -> dict[str, n
 
 def load_demonstrations(
     directory: str | os.PathLike[str], mdp: TabularMDP | StochasticTabularMDP | None = None
-) -> Demonstrations:
+) -> TabularDemonstrations:
     """Loads and validates demonstrations written by `save_demonstrations`.
 
     Args:
@@ -340,7 +340,7 @@ def load_demonstrations(
         mdp: if given, the demonstrations must match its sizes and follow its dynamics.
 
     Returns:
-        The `Demonstrations`.
+        The `TabularDemonstrations`.
 
     Raises:
         FileNotFoundError: if the directory or one of its files is missing.
@@ -380,7 +380,7 @@ def load_demonstrations(
             raise ValueError(f"{arrays_path}: field {key!r} has values outside [0, {bound})")
     if not np.isfinite(arrays["returns"]).all():
         raise ValueError(f"{arrays_path}: field 'returns' must be finite")
-    demos = Demonstrations(
+    demos = TabularDemonstrations(
         states=torch.from_numpy(arrays["states"].copy()),
         actions=torch.from_numpy(arrays["actions"].copy()),
         returns=torch.from_numpy(arrays["returns"].copy()),

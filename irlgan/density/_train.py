@@ -461,9 +461,10 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     (the trainer's seed when None), so `irlgan eval` reproduces a run's summary.
 
     Returns:
-        dict with the DESIGN.md keys ``nll``, ``reference_nll``, ``kl_gap``, ``log_z_learned``,
-        ``log_z_quadrature``, ``log_z_importance``, ``flow_nll``, ``mmd`` (``wall_s`` is added
-        by the caller), and extras: quadrature checks, the importance-sampling ESS, the MMD's
+        dict with the summary keys of the design page (`docs/design.md`): ``nll``,
+        ``reference_nll``, ``kl_gap``, ``log_z_learned``, ``log_z_quadrature``,
+        ``log_z_importance``, ``flow_nll``, ``mmd`` (``wall_s`` is added by the caller), and
+        extras: quadrature checks, the importance-sampling ESS, the MMD's
         data-versus-data floor and the standard errors.
     """
     cfg = trainer.config

@@ -2,7 +2,8 @@
 
 - `irlgan/GridWorld-v0`: `GridWorldEnv` on `DEFAULT_LAYOUT`, one start state.
 - `irlgan/GridWorldRandomStart-v0`: the same grid with several start cells (`RANDOM_START_LAYOUT`).
-- `irlgan/PointMass-v0`: `PointMassEnv`, a 2-D point mass with a known quadratic cost, 50 steps.
+- `irlgan/PointMass-v0`: `PointMassEnv`, a 2-D point mass with a known quadratic cost, 50 steps;
+  `point_mass_expert_demonstrations` records a scripted expert's episodes in it.
 """
 
 import gymnasium
@@ -36,8 +37,36 @@ __all__ += [  # the continuous point mass (issue 4)
     "POINT_MASS_GOAL",
     "POINT_MASS_HORIZON",
     "PointMassEnv",
+    "point_mass_expert_demonstrations",
     "point_mass_true_cost",
 ]
+
+
+
+def point_mass_expert_demonstrations(episodes: int = 64, seed: int = 0, noise: float = 0.3,
+                                     eval_episodes: int = 50):
+    r"""Demonstrations of a scripted, near-optimal expert for `irlgan/PointMass-v0`.
+
+    The expert is the infinite-horizon LQR feedback of the point mass's true cost, clipped to the
+    action box; with ``noise > 0`` it samples $u = \tanh(\operatorname{atanh}(\bar u) +
+    \sigma\varepsilon)$ around that action (a stochastic expert, as the theory assumes). It
+    needs no training. Episode i is reset with seed ``seed + i``.
+
+    Args:
+        episodes: the number of demonstrated episodes (50 steps each).
+        seed: the first reset seed and the seed of the action noise.
+        noise: sigma of the pre-tanh noise (0: deterministic).
+        eval_episodes: held-out episodes behind the reference returns.
+
+    Returns:
+        `irlgan.Demonstrations` with `env_id`, each episode's return, `expert_return` (the
+        deterministic expert's mean return on `eval_episodes` held-out episodes) and
+        `random_return` (uniformly random actions on the same episodes) set.
+    """
+    from irlgan.control._point_mass_expert import point_mass_expert_demonstrations as record
+
+    return record(episodes, seed, noise, eval_episodes)
+
 
 _REGISTRATIONS = {
     "irlgan/GridWorld-v0": {"layout": DEFAULT_LAYOUT, "horizon": DEFAULT_HORIZON},

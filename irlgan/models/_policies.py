@@ -15,8 +15,8 @@ $$\log \pi(u \mid x) = \log \mathcal N(z; \mu(x), \sigma^2) - \sum_i \log\big(s_
 \tanh^2 z_i)\big), \qquad z = \operatorname{atanh}\big((u - m)/s\big).$$
 
 The log-Jacobian uses $\log(1 - \tanh^2 z) = 2(\log 2 - z - \operatorname{softplus}(-2z))$,
-which stays finite for large $|z|$. The trajectory log-density of the design notes,
-$\log q(\tau) = \sum_t \log \pi(u_t \mid x_t)$, is `trajectory_log_prob`.
+which stays finite for large $|z|$. The trajectory log-density of the design page
+(`docs/design.md`), $\log q(\tau) = \sum_t \log \pi(u_t \mid x_t)$, is `trajectory_log_prob`.
 """
 
 from __future__ import annotations

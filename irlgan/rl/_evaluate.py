@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from irlgan.rl._rollout import EVAL_SEED_BASE
-from irlgan.rl._vec_env import VecEnv, run_episodes
+from irlgan.rl._vec_env import EnvLike, VecEnv, run_episodes
 
 __all__ = ["EVAL_EPISODES", "evaluate_policy", "normalized_return", "random_returns"]
 
@@ -33,7 +33,7 @@ def _check_counts(episodes: int, seed_base: int) -> None:
 
 def evaluate_policy(
     policy: nn.Module,
-    env_id: str,
+    env: EnvLike,
     episodes: int = EVAL_EPISODES,
     seed_base: int = EVAL_SEED_BASE,
     deterministic: bool = True,
@@ -43,7 +43,7 @@ def evaluate_policy(
 
     Args:
         policy: a policy with `mode(obs)` and `sample(obs, generator)`.
-        env_id: the gymnasium id.
+        env: a gymnasium id or a zero-argument callable returning a new `gymnasium.Env`.
         episodes: the number of episodes (run side by side, batched through the policy).
         seed_base: the first reset seed.
         deterministic: act with `mode` (True) or sample (False, from `generator`).
@@ -64,27 +64,32 @@ def evaluate_policy(
             return policy.mode(tensor).numpy()
         return policy.sample(tensor, generator=generator)[0].numpy()
 
-    return run_episodes(env_id, [seed_base + i for i in range(episodes)], act)[0]
+    return run_episodes(env, [seed_base + i for i in range(episodes)], act)[0]
 
 
 def random_returns(
-    env_id: str, episodes: int = EVAL_EPISODES, seed_base: int = EVAL_SEED_BASE
+    env: EnvLike, episodes: int = EVAL_EPISODES, seed_base: int = EVAL_SEED_BASE
 ) -> np.ndarray:
     """Returns of uniformly random actions (drawn from a numpy Generator seeded by seed_base).
+
+    Args:
+        env: a gymnasium id or a zero-argument callable returning a new `gymnasium.Env`.
+        episodes: the number of episodes.
+        seed_base: the first reset seed, and the seed of the action generator.
 
     Returns:
         float64 [episodes].
     """
     _check_counts(episodes, seed_base)
     rng = np.random.default_rng(seed_base)
-    probe = VecEnv(env_id, 1)
+    probe = VecEnv(env, 1)
     low, high = probe.action_space.low, probe.action_space.high
     probe.close()
 
     def act(obs: np.ndarray) -> np.ndarray:
         return rng.uniform(low, high, size=(obs.shape[0], low.shape[0]))
 
-    return run_episodes(env_id, [seed_base + i for i in range(episodes)], act)[0]
+    return run_episodes(env, [seed_base + i for i in range(episodes)], act)[0]
 
 
 def normalized_return(

@@ -2,12 +2,12 @@
 
 `train_expert` runs the same `MaxEntPPO` that the IRL algorithms use as their generator, with the
 environment's reward in place of a learned one. `default_expert_config` holds the settings
-measured to work for each registered task (see `benchmarks/results/rl_expert.txt`).
+measured to work for each registered task (`irlgan/presets/experts.toml`, from
+`benchmarks/results/rl_expert.txt`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
@@ -22,7 +22,9 @@ from gymnasium import spaces
 from tqdm.auto import tqdm
 
 from irlgan.checkpoint import load_checkpoint, save_checkpoint
+from irlgan.config import config_to_dict
 from irlgan.models import TanhGaussianPolicy
+from irlgan.presets import apply_preset
 from irlgan.rl._ppo import MaxEntPPO, PPOConfig
 from irlgan.rl._rollout import RolloutCollector
 from irlgan.rl._vec_env import VecEnv
@@ -40,9 +42,10 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExpertConfig:
-    """Settings of `train_expert` (the PPO settings are the nested `ppo`)."""
+    """Settings of `train_expert` (frozen: derive variants with `dataclasses.replace` or
+    `irlgan.config.apply_overrides`; the PPO settings are the nested `ppo`)."""
 
     num_envs: int = 16
     """E, environments stepped side by side."""
@@ -63,37 +66,16 @@ class ExpertConfig:
     eval_episodes: int = 50
     """Held-out episodes behind the expert and random reference returns."""
     ppo: PPOConfig = field(default_factory=PPOConfig)
-    """The MaxEnt PPO settings (`--set` reaches its fields by their own names)."""
+    """The MaxEnt PPO settings (`--set ppo.gamma=0.95`)."""
 
 
 def default_expert_config(env_id: str) -> ExpertConfig:
-    """Settings measured to train a good expert on `env_id` (generic ones for other ids)."""
-    if env_id == "Pendulum-v1":
-        return ExpertConfig(
-            num_envs=16,
-            steps_per_env=64,
-            ppo=PPOConfig(gamma=0.95, gae_lambda=0.95, epochs=4, minibatch_size=256,
-                          learning_rate=1e-3, value_learning_rate=1e-3, entropy_weight=0.05),
-        )
-    if env_id == "irlgan/PointMass-v0":
-        return ExpertConfig(
-            num_envs=8,
-            steps_per_env=50,
-            ppo=PPOConfig(gamma=0.95, epochs=4, minibatch_size=100, learning_rate=3e-3,
-                          value_learning_rate=3e-3, entropy_weight=0.05),
-        )
-    if env_id == "MountainCarContinuous-v0":
-        # hard exploration: a wide initial policy (tanh-saturated, nearly bang-bang actions)
-        # reaches the flag by chance in about 15% of episodes; the entropy bonus is off
-        return ExpertConfig(
-            num_envs=16,
-            steps_per_env=128,
-            log_std_init=1.0,
-            normalize_obs=True,
-            ppo=PPOConfig(gamma=0.99, gae_lambda=0.95, epochs=4, minibatch_size=512,
-                          learning_rate=3e-4, value_learning_rate=1e-3, entropy_weight=0.0),
-        )
-    return ExpertConfig()
+    """Settings measured to train a good expert on `env_id` (the defaults for other ids).
+
+    The values are the ``experts`` presets, `irlgan/presets/experts.toml`, each with the
+    measurement that chose it.
+    """
+    return apply_preset(ExpertConfig(), "experts", env_id)
 
 
 def make_policy(
@@ -225,15 +207,8 @@ def train_expert(
 
 
 def expert_config_to_dict(config: ExpertConfig) -> dict[str, Any]:
-    """The config as a JSON-ready dict (tuples become lists)."""
-    def convert(value: Any) -> Any:
-        if isinstance(value, tuple):
-            return list(value)
-        if isinstance(value, dict):
-            return {k: convert(v) for k, v in value.items()}
-        return value
-
-    return convert(dataclasses.asdict(config))
+    """The config as a JSON-ready dict (`irlgan.config.config_to_dict`: tuples become lists)."""
+    return config_to_dict(config)
 
 
 EXPERT_POLICY_KIND = "expert-policy"

@@ -33,14 +33,15 @@ import torch
 from torch import Tensor, nn
 
 from irlgan.models import mlp
+from irlgan.protocols import RewardFn
 from irlgan.rl._rollout import Rollout
 
 __all__ = ["MaxEntPPO", "PPOConfig", "RunningMeanStd"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class PPOConfig:
-    """Settings of `MaxEntPPO`."""
+    """Settings of `MaxEntPPO` (frozen: derive variants with `dataclasses.replace`)."""
 
     learning_rate: float = 1e-3
     """Adam step size of the policy."""
@@ -301,6 +302,23 @@ class MaxEntPPO:
             epochs=float(epochs_done),
         )
         return result
+
+    def learn_from(
+        self, rollout: Rollout, reward_fn: RewardFn, entropy_weight: float
+    ) -> dict[str, float]:
+        """The `irlgan.protocols.Generator` step: one `update` on the rollout's rewards.
+
+        Args:
+            rollout: the experience [T, E, ...], collected with the current policy.
+            reward_fn: ``reward_fn(obs, actions, next_obs, terminated) -> [T, E]``, evaluated
+                once on the rollout (PPO is on-policy: no stored transition is reused).
+            entropy_weight: alpha, the weight of -log pi in the soft reward.
+
+        Returns:
+            The metrics of `update`.
+        """
+        reward = reward_fn(rollout.obs, rollout.actions, rollout.next_obs, rollout.terminated)
+        return self.update(rollout, reward, entropy_weight=entropy_weight)
 
     def state_dict(self) -> dict[str, Any]:
         """Policy, value network, optimisers, reward statistics and the shuffling generator."""

@@ -10,9 +10,13 @@ With a fixed horizon H (Pendulum-v1: 200, irlgan/PointMass-v0: 50) and `steps_pe
 of H, every rollout consists of whole episodes, E * steps_per_env / H of them; `episode_start`
 and `timestep` let a caller cut a rollout into trajectories in any case.
 
-Exact resumption: `state_dict()` stores the environments' state, the last observations, the
-running episode returns and both random generators, so a collector restored from it produces
-bit-identical rollouts to one that was never interrupted (for the same policy parameters).
+Resumption: `state_dict()` stores the environments' state (`VecEnv.state_dict`), the last
+observations, the running episode returns and both random generators. Resume is bit-identical on
+the CPU wherever the environment's state can be captured (classic control; MuJoCo through its
+simulator state and random generator), and otherwise continues from the last episode boundary:
+a collector restored from an inexact state restores its generators and counters, then resets
+every environment with fresh seeds drawn from the restored numpy generator (so the continuation
+is reproducible) and starts new episodes; `resumed_exactly` tells which happened.
 """
 
 from __future__ import annotations
@@ -86,6 +90,10 @@ class RolloutCollector:
         policy: a module with `sample(obs [B, d_obs], generator) -> (act [B, d_act], log_prob [B])`.
         steps_per_env: T, the steps of each environment per `collect()`.
         seed: seeds the reset-seed generator (numpy) and the action-noise generator (torch).
+
+    Attributes:
+        resumed_exactly: False after `load_state_dict` of a state whose environments could not
+            be captured (the environments were then reset into new episodes); True otherwise.
     """
 
     def __init__(self, vec_env: VecEnv, policy: nn.Module, steps_per_env: int, seed: int) -> None:
@@ -105,6 +113,7 @@ class RolloutCollector:
         self.episode_return = np.zeros(num_envs, dtype=np.float64)
         self.episode_length = np.zeros(num_envs, dtype=np.int64)
         self.total_steps = 0
+        self.resumed_exactly = True
 
     def _reset_seeds(self, count: int) -> list[int]:
         return [int(s) for s in self.rng.integers(0, EVAL_SEED_BASE, size=count)]
@@ -167,7 +176,11 @@ class RolloutCollector:
         )
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue bit-identically (weights_only-safe)."""
+        """Everything needed to continue (weights_only-safe).
+
+        ``state["envs"]["exact"]`` says whether a restored collector continues bit-identically
+        or starts new episodes.
+        """
         return {
             "envs": self.vec_env.state_dict(),
             "obs": torch.from_numpy(self.obs.copy()),
@@ -179,15 +192,28 @@ class RolloutCollector:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restores `state_dict()` output (the policy's parameters are restored elsewhere)."""
+        """Restores `state_dict()` output (the policy's parameters are restored elsewhere).
+
+        With an exact environment state the next rollouts are bit-identical to those of the
+        collector that saved it; otherwise every environment is reset with seeds drawn from the
+        restored generator and the running episode returns and lengths start from zero. Sets
+        `resumed_exactly` accordingly.
+        """
         obs = state["obs"].numpy().copy()
         if obs.shape != self.obs.shape:
             raise ValueError(f"state holds observations {list(obs.shape)}, "
                              f"expected {list(self.obs.shape)}")
-        self.vec_env.load_state_dict(state["envs"])
-        self.obs = obs
-        self.episode_return = state["episode_return"].numpy().copy()
-        self.episode_length = state["episode_length"].numpy().copy()
+        exact = self.vec_env.load_state_dict(state["envs"])
         set_numpy_generator_state(self.rng, state["rng"])
         self.generator.set_state(state["generator"])
         self.total_steps = int(state["total_steps"])
+        if exact:
+            self.obs = obs
+            self.episode_return = state["episode_return"].numpy().copy()
+            self.episode_length = state["episode_length"].numpy().copy()
+        else:  # the last episode boundary: new episodes from seeds of the restored generator
+            num_envs = self.vec_env.num_envs
+            self.obs = self.vec_env.reset(self._reset_seeds(num_envs))
+            self.episode_return = np.zeros(num_envs, dtype=np.float64)
+            self.episode_length = np.zeros(num_envs, dtype=np.int64)
+        self.resumed_exactly = exact

@@ -1,0 +1,747 @@
+r"""The adversarial trainer that GAN-GCL, GCL, AIRL and GAIL share.
+
+One iteration reads top to bottom (`AdversarialTrainer.step`):
+
+1. **rollout**: the policy acts for `steps_per_env` steps in `num_envs` copies of the environment
+   (`irlgan.rl.RolloutCollector`);
+2. **discriminator**: `disc_steps` Adam steps on the algorithm's loss. Algorithms that compare
+   whole episodes (GAN-GCL, GCL) see the demonstrations and the episodes of the last
+   `buffer_generators` generator snapshots, each scored under the mixture density of the snapshots
+   that produced the buffer, step by step (`irlgan.algorithms.EpisodeBuffer`); algorithms that
+   compare transitions (AIRL, GAIL) see demonstrated and generated transitions with the current
+   policy's $\log\pi$;
+3. **generator**: the generator (`irlgan.protocols.Generator`: MaxEnt PPO by default) improves the
+   policy on the algorithm's per-step reward with entropy weight `entropy_weight`.
+
+An algorithm is a subclass that sets `name`, `discriminates` and `reward_kinds` and implements
+three methods: `build_discriminator` (its modules), `discriminator_loss` and `reward` (the learned
+reward of each kind; the generator is trained on `generator_reward_kind`). Nothing else in the
+package needs to change to add one: `register` makes it known to the command line.
+
+Random streams: one `numpy.random.SeedSequence(seed)` spawns an independent child per component
+(policy initialisation, discriminator initialisation, environment resets and action noise, the
+generator's minibatches, the discriminator's minibatches, behaviour cloning), so the streams of
+run s never overlap those of run s + 1. The generators' states go into every checkpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from irlgan.algorithms._adversarial import TrajectoryBatch
+from irlgan.protocols import Generator, Policy, RewardNet, check_protocol
+from irlgan.rl import PPOConfig
+
+try:  # the SAC generator (irlgan.rl.SoftActorCritic)
+    from irlgan.rl import SACConfig
+except ImportError:  # pragma: no cover - while it is being written
+    SACConfig = Any  # type: ignore[misc,assignment]
+
+__all__ = [
+    "ALGORITHMS",
+    "AdversarialConfig",
+    "AdversarialTrainer",
+    "Episodes",
+    "Transitions",
+    "register",
+    "seed_streams",
+]
+
+ALGORITHMS: dict[str, type[AdversarialTrainer]] = {}
+"""Every registered algorithm by its command-line name."""
+
+STREAMS = ("policy_init", "discriminator_init", "collector", "generator", "discriminator", "bc")
+"""The independent random streams of a run, in the order `SeedSequence.spawn` makes them."""
+
+
+def register(cls: type[AdversarialTrainer]) -> type[AdversarialTrainer]:
+    """Class decorator: makes an algorithm known by `cls.name` (e.g. to `irlgan train`)."""
+    if not cls.name or cls.name in ALGORITHMS and ALGORITHMS[cls.name] is not cls:
+        raise ValueError(f"algorithm name {cls.name!r} is empty or already taken")
+    ALGORITHMS[cls.name] = cls
+    return cls
+
+
+def seed_streams(seed: int) -> dict[str, int]:
+    """One independent 63-bit seed per component of a run, from `SeedSequence(seed).spawn`.
+
+    Args:
+        seed: the run's seed (a non-negative integer).
+
+    Returns:
+        {stream name: seed} for the names in `STREAMS`.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    children = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))
+    return {name: int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
+            for name, child in zip(STREAMS, children, strict=True)}
+
+
+def _torch_generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _ppo_config_factory() -> PPOConfig:
+    return PPOConfig()
+
+
+@dataclass(frozen=True)
+class AdversarialConfig:
+    """Settings of GAN-GCL, GCL, AIRL and GAIL (each field applies to all unless it says)."""
+
+    num_envs: int = 16
+    """Parallel environments of the generator's rollouts."""
+    steps_per_env: int = 200
+    """Rollout length per environment and iteration (env steps per iteration: the product)."""
+    hidden: tuple[int, ...] = (64, 64)
+    """Hidden widths of the default cost / reward network (AIRL: of g and h)."""
+    state_only: bool = False
+    """The default cost c(x) (AIRL: g(x); GAIL: D(x)) instead of a function of (x, u)."""
+    log_z: Literal["initial_state", "scalar"] = "initial_state"
+    """GAN-GCL, GCL: a learned log Z(x_0) (exact with random starts) or a scalar."""
+    disc_lr: float = 3e-4
+    """Adam learning rate of the discriminator (cost, reward network, log Z)."""
+    disc_steps: int = 4
+    """Discriminator updates per iteration."""
+    disc_batch: int = 2048
+    """AIRL, GAIL: transitions per side per update; GAN-GCL, GCL: episodes per side."""
+    buffer_generators: int = 4
+    """GAN-GCL, GCL: the generator snapshots whose episodes (and mixture density) form the
+    buffer."""
+    entropy_weight: float = 1.0
+    """Entropy weight alpha of the generator, the only one: the generator maximises its reward
+    minus alpha log pi. alpha = 1 makes its optimum exactly q ∝ exp(reward) (identity (c)); alpha
+    < 1 aims it at a colder policy. The discriminator always uses the sampler's actual log pi, so
+    its optimum does not depend on alpha. Leave `ppo.entropy_weight` at its default."""
+    reward_scale: float = 1.0
+    """The generator's reward and entropy weight are multiplied by this (1: the exact MaxEnt
+    objective; any positive value has the same optimal policy up to the temperature)."""
+    generator: Literal["ppo", "sac"] = "ppo"
+    """The MaxEnt sampler: `irlgan.rl.MaxEntPPO` or `irlgan.rl.SoftActorCritic`. AIRL's shaping
+    discount is this generator's gamma."""
+    ppo: PPOConfig = field(default_factory=_ppo_config_factory)
+    """`irlgan.rl.PPOConfig` of the PPO generator (`--set ppo.learning_rate=1e-3`)."""
+    sac: SACConfig | None = None
+    """`irlgan.rl.SACConfig` of the SAC generator (None: its defaults)."""
+    anneal_lr: bool = False
+    """Decay the generator's learning rates linearly to 0 over each `learn` call (the
+    discriminator's rate is kept)."""
+    bc_steps: int = 0
+    """Behaviour-cloning warm start of the policy: Adam steps (rate 1e-3, 256 demonstrated
+    transitions each) on -log pi(u|x) before training (0: none; off in every preset)."""
+    policy_hidden: tuple[int, ...] = (64, 64)
+    """Hidden widths of the default policy's mean network."""
+    normalize_obs: bool = False
+    """The default policy scales the (finite) observation box onto [-1, 1]."""
+
+    def __post_init__(self) -> None:
+        for name in ("num_envs", "steps_per_env", "disc_steps", "disc_batch",
+                     "buffer_generators"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.bc_steps, bool) or not isinstance(self.bc_steps, int) or (
+                self.bc_steps < 0):
+            raise ValueError(f"bc_steps must be a non-negative integer, got {self.bc_steps!r}")
+        if self.log_z not in ("initial_state", "scalar"):
+            raise ValueError(f"log_z must be 'initial_state' or 'scalar', got {self.log_z!r}")
+        if self.generator not in ("ppo", "sac"):
+            raise ValueError(f"generator must be 'ppo' or 'sac', got {self.generator!r}")
+        if not (math.isfinite(self.disc_lr) and self.disc_lr > 0):
+            raise ValueError(f"disc_lr must be positive, got {self.disc_lr}")
+        if not (math.isfinite(self.entropy_weight) and self.entropy_weight >= 0):
+            raise ValueError(f"entropy_weight must be non-negative, got {self.entropy_weight}")
+        if not (math.isfinite(self.reward_scale) and self.reward_scale > 0):
+            raise ValueError(f"reward_scale must be positive, got {self.reward_scale}")
+        for name in ("hidden", "policy_hidden"):
+            if any(isinstance(h, bool) or int(h) < 1 for h in getattr(self, name)):
+                raise ValueError(f"{name} widths must be positive, got {getattr(self, name)}")
+        default_alpha = _ppo_config_factory().entropy_weight
+        ppo_alpha = getattr(self.ppo, "entropy_weight", default_alpha)
+        if ppo_alpha != default_alpha:
+            raise ValueError(
+                f"the entropy weight is set twice: entropy_weight={self.entropy_weight} and "
+                f"ppo.entropy_weight={ppo_alpha}; set only entropy_weight (the generator's "
+                f"entropy weight in every algorithm)")
+
+    @property
+    def steps_per_iteration(self) -> int:
+        """Environment steps per iteration, num_envs * steps_per_env."""
+        return self.num_envs * self.steps_per_env
+
+    @property
+    def discount(self) -> float:
+        """The generator's discount gamma (AIRL's shaping uses the same one)."""
+        if self.generator == "sac" and self.sac is not None:
+            return float(self.sac.gamma)
+        if self.generator == "sac":
+            return float(SACConfig().gamma)
+        return float(self.ppo.gamma)
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Transitions seen by a per-step discriminator: obs [M, d_obs], act [M, d_act], next_obs
+    [M, d_obs], terminated bool [M], and log_q [M], the current policy's log pi(act | obs)."""
+
+    obs: Tensor
+    act: Tensor
+    next_obs: Tensor
+    terminated: Tensor
+    log_q: Tensor
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """Episodes seen by a trajectory discriminator and log_q [B], their log-density under the
+    buffer's mixture of generator snapshots."""
+
+    batch: TrajectoryBatch
+    log_q: Tensor
+
+
+@dataclass
+class _Progress:
+    iteration: int = 0
+    env_steps: int = 0
+    wall_s: float = 0.0
+    times: dict[str, float] = field(
+        default_factory=lambda: {"rollout": 0.0, "disc": 0.0, "gen": 0.0})
+
+
+METRIC_FIELDS = [
+    "iteration", "env_steps", "wall_s", "disc_loss", "disc_acc_data", "disc_acc_gen",
+    "log_z", "gen_reward", "env_return", "gen_loss", "entropy", "time_rollout", "time_disc",
+    "time_gen",
+]
+"""The columns of one row of metrics (`AdversarialTrainer.step`)."""
+
+
+def _subset(n: int, size: int, generator: torch.Generator) -> Tensor:
+    """`size` indices into range(n): a random permutation prefix, or all of them if n <= size."""
+    if n <= size:
+        return torch.arange(n)
+    return torch.randperm(n, generator=generator)[:size]
+
+
+def behaviour_cloning(policy: nn.Module, obs: Tensor, act: Tensor, steps: int,
+                      generator: torch.Generator, batch: int = 256, lr: float = 1e-3) -> float:
+    """Fits `policy` to demonstrated (obs, act) pairs by maximum likelihood, in place.
+
+    Returns:
+        The mean negative log-likelihood of all the pairs after the last step.
+    """
+    opt = torch.optim.Adam(policy.parameters(), lr=lr)
+    for _ in range(steps):
+        index = torch.randint(0, obs.shape[0], (batch,), generator=generator)
+        loss = -policy.log_prob(obs[index], act[index]).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return float(-policy.log_prob(obs, act).mean())
+
+
+def _as_tensor(value: Any, name: str, width: int | None = None) -> tuple[Tensor, bool]:
+    """float32 tensor [B, width] from numpy / lists / tensors; also whether it was one row."""
+    tensor = torch.as_tensor(np.asarray(value, dtype=np.float32))
+    single = tensor.ndim <= 1 and width is not None and (tensor.ndim == 0 or
+                                                         tensor.shape[0] == width)
+    if single:
+        tensor = tensor.reshape(1, -1)
+    if width is not None and (tensor.ndim != 2 or tensor.shape[1] != width):
+        raise ValueError(f"{name} must have shape [{width}] or [B, {width}], got "
+                         f"{list(np.shape(value))}")
+    return tensor, single
+
+
+class TrainedParts:
+    """What a trained algorithm uses at prediction time: shared by the trainer and the loaded
+    model (`irlgan.load`).
+
+    Subclasses set `algorithm` (the algorithm class), `policy`, `discriminator` and `config`.
+    """
+
+    algorithm: type[AdversarialTrainer]
+    policy: nn.Module
+    discriminator: nn.ModuleDict
+    config: AdversarialConfig
+
+    @property
+    def reward_kinds(self) -> tuple[str, ...]:
+        """The rewards `reward` can return (the first is the default)."""
+        return self.algorithm.reward_kinds
+
+    def step_cost(self, obs: Tensor, act: Tensor) -> Tensor:
+        """The learned per-step cost to keep, minus the algorithm's `transfer_reward_kind`
+        (GAN-GCL, GCL: c(x, u); AIRL: -g(x, u); GAIL: -logit), without gradient:
+        [..., d_obs], [..., d_act] -> [...]."""
+        lead = obs.shape[:-1]
+        flat_obs = obs.reshape(-1, obs.shape[-1])
+        with torch.no_grad():
+            value = self.algorithm.learned_reward(
+                self.discriminator, flat_obs, act.reshape(-1, act.shape[-1]), flat_obs,
+                torch.zeros(flat_obs.shape[0], dtype=torch.bool),
+                self.algorithm.transfer_reward_kind)
+        return -value.reshape(lead)
+
+    def predict(self, obs: Any, deterministic: bool = True,
+                generator: torch.Generator | None = None) -> np.ndarray:
+        """The policy's action for one observation [d_obs] or a batch [B, d_obs] (numpy out).
+
+        Args:
+            obs: observation(s).
+            deterministic: the mode (True) or a sample (False, from `generator`).
+            generator: the torch generator of sampled actions (torch's global one when None).
+        """
+        tensor, single = _as_tensor(obs, "obs", int(self.policy.obs_dim))
+        with torch.no_grad():
+            if deterministic:
+                act = self.policy.mode(tensor)
+            else:
+                act = self.policy.sample(tensor, generator=generator)[0]
+        out = act.numpy().astype(np.float32)
+        return out[0] if single else out
+
+    def reward(self, obs: Any, act: Any, next_obs: Any, terminated: Any,
+               kind: str | None = None) -> np.ndarray:
+        """The learned reward of transitions (numpy in and out, one or a batch).
+
+        Args:
+            obs: [d_obs] or [B, d_obs]; act: [d_act] or [B, d_act]; next_obs like obs;
+            terminated: a bool or bool [B].
+            kind: one of `reward_kinds` (default: the first). See each algorithm's docstring.
+
+        Returns:
+            float32 scalar array or [B].
+        """
+        kind = self.reward_kinds[0] if kind is None else kind
+        if kind not in self.reward_kinds:
+            raise ValueError(f"{self.algorithm.name} has reward kinds {list(self.reward_kinds)}, "
+                             f"not {kind!r}")
+        obs_t, single = _as_tensor(obs, "obs", int(self.policy.obs_dim))
+        next_t, _ = _as_tensor(next_obs, "next_obs", int(self.policy.obs_dim))
+        act_t, _ = _as_tensor(act, "act", int(self.policy.act_dim))
+        term = torch.as_tensor(np.asarray(terminated, dtype=bool)).reshape(-1)
+        if not (obs_t.shape[0] == act_t.shape[0] == next_t.shape[0] == term.shape[0]):
+            raise ValueError(f"obs, act, next_obs and terminated must have the same batch size, "
+                             f"got {obs_t.shape[0]}, {act_t.shape[0]}, {next_t.shape[0]}, "
+                             f"{term.shape[0]}")
+        with torch.no_grad():
+            value = self.algorithm.learned_reward(self.discriminator, obs_t, act_t, next_t,
+                                                  term, kind)
+        out = value.detach().to(torch.float32).numpy()
+        return out[0] if single else out
+
+
+class AdversarialTrainer(TrainedParts):
+    """The loop shared by every adversarial IRL algorithm; see the module docstring.
+
+    Args:
+        env: a registered gymnasium id or a zero-argument callable returning a new environment;
+            observations and actions must be 1-D Boxes.
+        demos: `irlgan.Demonstrations` recorded in that environment.
+        generator: a `irlgan.protocols.Generator` training `policy` (default: from
+            `config.generator`).
+        reward_net: the discriminator's learned function (GAN-GCL, GCL: the cost c(x, u), a
+            `irlgan.protocols.Cost`; AIRL: f(x, u, x'), GAIL: the logit, `RewardNet`s); default
+            MLPs of `config.hidden`.
+        policy: a `irlgan.protocols.Policy` (default: a tanh-Gaussian MLP in the action box).
+        config: the settings (`AdversarialConfig()` when None).
+        seed: the run's seed; every stream is spawned from it (`seed_streams`).
+        device: only "cpu" in this version.
+    """
+
+    name: ClassVar[str] = ""
+    """The command-line name."""
+    discriminates: ClassVar[Literal["transitions", "episodes"]] = "transitions"
+    """What the discriminator compares."""
+    reward_kinds: ClassVar[tuple[str, ...]] = ()
+    """The learned rewards `reward` offers; the first is the generator's and the default."""
+    reward_net_protocol: ClassVar[type] = RewardNet
+    """The protocol a user's `reward_net` must satisfy."""
+    transfer_reward_kind: ClassVar[str] = ""
+    """The reward kind to keep for a learner in changed dynamics (default: the first kind)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.reward_kinds and not cls.transfer_reward_kind:
+            cls.transfer_reward_kind = cls.reward_kinds[0]
+    """The protocol a user's `reward_net` must satisfy."""
+
+    def __init__(self, env: Any, demos: Any, *, generator: Any = None, reward_net: Any = None,
+                 policy: Any = None, config: AdversarialConfig | None = None, seed: int = 0,
+                 device: str | torch.device = "cpu") -> None:
+        from irlgan.data import Demonstrations
+        from irlgan.rl import RolloutCollector, VecEnv, make_policy
+
+        if type(self) is AdversarialTrainer or not self.name:
+            raise TypeError("AdversarialTrainer is a base class: use irlgan.AIRL, GANGCL, GCL "
+                            "or GAIL")
+        if torch.device(device).type != "cpu":
+            raise ValueError(f"device {device!r}: this version trains on the CPU only")
+        config = AdversarialConfig() if config is None else config
+        if not isinstance(config, AdversarialConfig):
+            raise ValueError(f"config must be an irlgan.AdversarialConfig, got "
+                             f"{type(config).__name__}")
+        if not isinstance(demos, Demonstrations):
+            raise ValueError(f"demos must be irlgan.Demonstrations (see "
+                             f"Demonstrations.from_arrays / .load), got {type(demos).__name__}")
+        self.config = config
+        self.seed = int(seed)
+        self.streams = seed_streams(self.seed)
+        self.algorithm = type(self)
+        self.vec_env = VecEnv(env, config.num_envs)
+        self.env_name = str(getattr(self.vec_env, "env_id", env))
+        self.observation_space = self.vec_env.observation_space
+        self.action_space = self.vec_env.action_space
+        obs_dim, act_dim = self.vec_env.obs_dim, self.vec_env.act_dim
+        self._check_demos(demos, obs_dim, act_dim)
+        self.demos = demos
+        self._check_action_bounds()
+        obs, act, mask, term = demos.padded()
+        self.demo_episodes = TrajectoryBatch(obs, act, mask, term)
+        self.demo_transitions = demos.transitions()
+
+        self.custom = {"policy": policy is not None, "reward_net": reward_net is not None,
+                       "generator": generator is not None}
+        if policy is None:
+            policy = make_policy(self.observation_space, self.action_space,
+                                 hidden=config.policy_hidden,
+                                 generator=_torch_generator(self.streams["policy_init"]),
+                                 normalize_obs=config.normalize_obs)
+        check_protocol(policy, Policy, "policy")
+        if (int(policy.obs_dim), int(policy.act_dim)) != (obs_dim, act_dim):
+            raise ValueError(f"policy has obs_dim/act_dim {policy.obs_dim}/{policy.act_dim}, "
+                             f"the environment {obs_dim}/{act_dim}")
+        self.policy = policy
+        self.bc_nll = math.nan
+        if config.bc_steps:
+            self.bc_nll = behaviour_cloning(policy, *self.demo_transitions[:2], config.bc_steps,
+                                            _torch_generator(self.streams["bc"]))
+        if reward_net is not None:
+            check_protocol(reward_net, self.reward_net_protocol, "reward_net")
+        self.discriminator = self.build_discriminator(
+            obs_dim, act_dim, config, reward_net,
+            _torch_generator(self.streams["discriminator_init"]))
+        params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        self.disc_opt = torch.optim.Adam(params, lr=config.disc_lr)
+        self.collector = RolloutCollector(self.vec_env, policy, config.steps_per_env,
+                                          self.streams["collector"] % 2**32)
+        self.generator = generator if generator is not None else self._default_generator()
+        check_protocol(self.generator, Generator, "generator")
+        if self.generator.policy is not policy:
+            raise ValueError("generator.policy must be the policy the algorithm trains (pass the "
+                             "same object as policy=)")
+        self.disc_gen = _torch_generator(self.streams["discriminator"])
+        self.buffer = None
+        if self.discriminates == "episodes":
+            from irlgan.algorithms._episodes import EpisodeBuffer
+
+            self.buffer = EpisodeBuffer(config.num_envs, config.steps_per_env,
+                                        config.buffer_generators)
+        self.progress = _Progress()
+        self.resume_mode = "none"
+        self._horizon_iterations: int | None = None
+        self.last_log_z = math.nan
+
+    # ------------------------------------------------------------------------------------------
+    # What an algorithm implements
+    # ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def build_discriminator(cls, obs_dim: int, act_dim: int, config: AdversarialConfig,
+                            reward_net: nn.Module | None,
+                            generator: torch.Generator | None) -> nn.ModuleDict:
+        """The discriminator's modules (the user's `reward_net` in place of the default one).
+
+        Must not depend on anything but its arguments: `irlgan.load` rebuilds them this way.
+        """
+        raise NotImplementedError
+
+    def discriminator_loss(self, data: Any, gen: Any) -> tuple[Tensor, Tensor, Tensor,
+                                                                dict[str, float]]:
+        """(loss, logit at data [N], logit at samples [M], extra metrics) for one minibatch of
+        `Transitions` or `Episodes`."""
+        raise NotImplementedError
+
+    @classmethod
+    def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,
+                       terminated: Tensor, kind: str) -> Tensor:
+        """The learned reward of the given kind for transitions [M, ...] -> [M]."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------------------
+    # Construction helpers
+    # ------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_demos(demos: Any, obs_dim: int, act_dim: int) -> None:
+        if (demos.obs_dim, demos.act_dim) != (obs_dim, act_dim):
+            raise ValueError(f"demonstrations have obs/act widths {demos.obs_dim}/"
+                             f"{demos.act_dim}, the environment {obs_dim}/{act_dim}")
+
+    def _check_action_bounds(self) -> None:
+        low = np.asarray(self.action_space.low, dtype=np.float64)
+        high = np.asarray(self.action_space.high, dtype=np.float64)
+        acts = np.concatenate(self.demos.actions).astype(np.float64)
+        tol = 1e-5 * np.maximum(1.0, np.abs(np.concatenate([low, high])).max())
+        outside = (acts < low - tol) | (acts > high + tol)
+        if outside.any():
+            row, col = np.argwhere(outside)[0]
+            raise ValueError(f"demonstrated action {acts[row, col]:g} (dimension {col}) is "
+                             f"outside the action space [{low[col]:g}, {high[col]:g}]")
+
+    def _default_generator(self) -> Any:
+        from irlgan.rl import MaxEntPPO
+
+        if self.config.generator == "sac":
+            from irlgan.rl import SACConfig, SoftActorCritic
+
+            return SoftActorCritic(self.policy, self.vec_env.obs_dim, self.vec_env.act_dim,
+                                   self.config.sac or SACConfig(),
+                                   _torch_generator(self.streams["generator"]))
+        return MaxEntPPO(self.policy, self.vec_env.obs_dim, self.config.ppo,
+                         _torch_generator(self.streams["generator"]))
+
+    def _snapshot(self) -> nn.Module:
+        snap = copy.deepcopy(self.policy)
+        for p in snap.parameters():
+            p.requires_grad_(False)
+        return snap
+
+    # ------------------------------------------------------------------------------------------
+    # One iteration
+    # ------------------------------------------------------------------------------------------
+
+    def _disc_transitions(self, rollout: Any) -> dict[str, float]:
+        d_obs, d_act, d_next, d_term = self.demo_transitions
+        g_obs = rollout.obs.reshape(-1, rollout.obs.shape[-1])
+        g_act = rollout.actions.reshape(-1, rollout.actions.shape[-1])
+        g_next = rollout.next_obs.reshape(-1, rollout.next_obs.shape[-1])
+        g_term = rollout.terminated.reshape(-1)
+        with torch.no_grad():  # the generator is fixed during the discriminator's steps
+            lp_d = self.policy.log_prob(d_obs, d_act)
+            lp_g = self.policy.log_prob(g_obs, g_act)
+        return self._disc_steps(
+            d_obs.shape[0], g_obs.shape[0],
+            lambda i: Transitions(d_obs[i], d_act[i], d_next[i], d_term[i], lp_d[i]),
+            lambda i: Transitions(g_obs[i], g_act[i], g_next[i], g_term[i], lp_g[i]))
+
+    def _disc_episodes(self, rollout: Any) -> dict[str, float]:
+        self.buffer.add_rollout(self._snapshot(), rollout.obs, rollout.actions, rollout.next_obs,
+                                rollout.terminated, rollout.truncated)
+        if len(self.buffer) == 0:
+            return {}
+        gen_all = self.buffer.samples()
+        lq_g = self.buffer.log_q(gen_all)
+        lq_d = self.buffer.log_q(self.demo_episodes)
+        demos = self.demo_episodes
+        return self._disc_steps(len(demos), len(gen_all),
+                                lambda i: Episodes(demos.select(i), lq_d[i]),
+                                lambda i: Episodes(gen_all.select(i), lq_g[i]))
+
+    def _disc_steps(self, n_data: int, n_gen: int, data_at: Callable[[Tensor], Any],
+                    gen_at: Callable[[Tensor], Any]) -> dict[str, float]:
+        cfg = self.config
+        stats: dict[str, float] = {}
+        for _ in range(cfg.disc_steps):
+            i_d = _subset(n_data, cfg.disc_batch, self.disc_gen)
+            i_g = _subset(n_gen, cfg.disc_batch, self.disc_gen)
+            loss, logit_d, logit_g, extra = self.discriminator_loss(data_at(i_d), gen_at(i_g))
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"{self.name}: the discriminator loss is {float(loss)} at iteration "
+                    f"{self.progress.iteration + 1}; lower disc_lr or reward_scale")
+            self.disc_opt.zero_grad()
+            loss.backward()
+            self.disc_opt.step()
+            stats = {"disc_loss": float(loss.detach()),
+                     "disc_acc_data": float((logit_d.detach() > 0).float().mean()),
+                     "disc_acc_gen": float((logit_g.detach() < 0).float().mean()), **extra}
+        if "log_z" in stats:
+            self.last_log_z = stats["log_z"]
+        return stats
+
+    def generator_reward(self, obs: Tensor, act: Tensor, next_obs: Tensor,
+                         terminated: Tensor) -> Tensor:
+        """The generator's per-step reward (no entropy term, no gradient): the first of
+        `reward_kinds`, times `reward_scale`. Shapes [..., d] -> [...]."""
+        lead = obs.shape[:-1]
+        with torch.no_grad():
+            value = self.learned_reward(
+                self.discriminator, obs.reshape(-1, obs.shape[-1]),
+                act.reshape(-1, act.shape[-1]), next_obs.reshape(-1, next_obs.shape[-1]),
+                terminated.reshape(-1), self.reward_kinds[0])
+        return (value.to(torch.float32) * self.config.reward_scale).reshape(lead)
+
+    def step(self) -> dict[str, float]:
+        """Runs one iteration (rollout, discriminator, generator); returns its metrics row."""
+        cfg, prog = self.config, self.progress
+        t0 = time.perf_counter()
+        rollout = self.collector.collect()
+        t1 = time.perf_counter()
+        if self.discriminates == "episodes":
+            stats = self._disc_episodes(rollout)
+        else:
+            stats = self._disc_transitions(rollout)
+        t2 = time.perf_counter()
+        if cfg.anneal_lr and self._horizon_iterations:
+            self.generator.set_learning_rate_fraction(
+                max(0.0, 1.0 - prog.iteration / self._horizon_iterations))
+        gen_stats = self.generator.learn_from(rollout, self.generator_reward,
+                                              cfg.entropy_weight * cfg.reward_scale)
+        t3 = time.perf_counter()
+        with torch.no_grad():
+            mean_reward = float(self.generator_reward(rollout.obs, rollout.actions,
+                                                      rollout.next_obs, rollout.terminated).mean())
+        prog.iteration += 1
+        prog.env_steps += rollout.num_steps
+        prog.times["rollout"] += t1 - t0
+        prog.times["disc"] += t2 - t1
+        prog.times["gen"] += t3 - t2
+        prog.wall_s += t3 - t0
+        returns = rollout.episode_returns
+        return {
+            "iteration": prog.iteration, "env_steps": prog.env_steps,
+            "wall_s": round(prog.wall_s, 3),
+            "disc_loss": stats.get("disc_loss", math.nan),
+            "disc_acc_data": stats.get("disc_acc_data", math.nan),
+            "disc_acc_gen": stats.get("disc_acc_gen", math.nan),
+            "log_z": stats.get("log_z", math.nan),
+            "gen_reward": mean_reward,
+            "env_return": float(returns.mean()) if returns.numel() else math.nan,
+            "gen_loss": float(gen_stats.get("policy_loss", math.nan)),
+            "entropy": float(gen_stats.get("entropy", math.nan)),
+            "time_rollout": round(prog.times["rollout"], 3),
+            "time_disc": round(prog.times["disc"], 3), "time_gen": round(prog.times["gen"], 3),
+        }
+
+    # ------------------------------------------------------------------------------------------
+    # The public surface
+    # ------------------------------------------------------------------------------------------
+
+    @property
+    def env_steps(self) -> int:
+        """Environment steps taken so far."""
+        return self.progress.env_steps
+
+    def learn(self, total_steps: int, *, callback: Callable[[Any, dict], Any] | None = None,
+              progress: bool = False) -> AdversarialTrainer:
+        """Trains for `total_steps` more environment steps (whole iterations; may be called
+        again, and continues where it stopped).
+
+        Args:
+            total_steps: environment steps of this call (rounded up to whole iterations).
+            callback: called as ``callback(algo, metrics)`` after every iteration; returning
+                False stops training.
+            progress: show a progress bar.
+
+        Returns:
+            self.
+        """
+        if isinstance(total_steps, bool) or not isinstance(total_steps, int | np.integer) or (
+                total_steps < 1):
+            raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+        return self.train_until(self.env_steps + int(total_steps), callback=callback,
+                                progress=progress)
+
+    def train_until(self, target_steps: int, *,
+                    callback: Callable[[Any, dict], Any] | None = None,
+                    progress: bool = False) -> AdversarialTrainer:
+        """Trains until at least `target_steps` environment steps in all (the run folder's loop
+        uses this so that a resumed run keeps the same learning-rate schedule)."""
+        per = self.config.steps_per_iteration
+        target_iterations = -(-int(target_steps) // per)
+        self._horizon_iterations = target_iterations
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=target_iterations, initial=self.progress.iteration, desc=self.name,
+                       unit="it", leave=False)
+        try:
+            while self.progress.iteration < target_iterations:
+                row = self.step()
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(ret=f"{row['env_return']:.1f}",
+                                    acc=f"{row['disc_acc_gen']:.2f}")
+                if callback is not None and callback(self, row) is False:
+                    break
+        finally:
+            if bar is not None:
+                bar.close()
+        return self
+
+    def save(self, path: Any) -> Any:
+        """Writes the trained policy and discriminator to the file `path` (read by
+        `irlgan.load`); no pickled objects, only tensors and plain data."""
+        from irlgan._model import save_model
+
+        return save_model(self, path)
+
+    def close(self) -> None:
+        """Closes the environments."""
+        self.vec_env.close()
+
+    # ------------------------------------------------------------------------------------------
+    # Checkpoints
+    # ------------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """The complete training state (weights_only-safe)."""
+        prog = self.progress
+        return {
+            "algorithm": self.name, "seed": self.seed, "streams": dict(self.streams),
+            "iteration": prog.iteration, "env_steps": prog.env_steps, "wall_s": prog.wall_s,
+            "times": dict(prog.times), "last_log_z": self.last_log_z,
+            "policy": self.policy.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "disc_opt": self.disc_opt.state_dict(),
+            "generator": self.generator.state_dict(),
+            "collector": self.collector.state_dict(),
+            "disc_gen": self.disc_gen.get_state(),
+            "buffer": None if self.buffer is None else self.buffer.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores `state_dict()` output. Where the environments' state could not be captured,
+        training continues from fresh episodes and `resume_mode` says so."""
+        if state.get("algorithm") != self.name:
+            raise ValueError(f"the state is of algorithm {state.get('algorithm')!r}, "
+                             f"not {self.name!r}")
+        if int(state.get("seed", -1)) != self.seed:
+            raise ValueError(f"the state was trained with seed {state.get('seed')}, this run has "
+                             f"seed {self.seed}")
+        self.progress = _Progress(int(state["iteration"]), int(state["env_steps"]),
+                                  float(state["wall_s"]), dict(state["times"]))
+        self.last_log_z = float(state["last_log_z"])
+        self.policy.load_state_dict(state["policy"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.disc_opt.load_state_dict(state["disc_opt"])
+        self.generator.load_state_dict(state["generator"])
+        self.collector.load_state_dict(state["collector"])
+        self.disc_gen.set_state(state["disc_gen"])
+        exact = bool(getattr(self.collector, "resumed_exactly", True))
+        if self.buffer is not None and state["buffer"] is not None:
+            self.buffer.load_state_dict(state["buffer"], self._snapshot)
+            if not exact:
+                self.buffer.discard_unfinished()
+        self.resume_mode = "exact" if exact else "episode_boundary"
+
+
+def config_with(config: AdversarialConfig, **changes: Any) -> AdversarialConfig:
+    """A copy of `config` with fields replaced (nested configs included)."""
+    return dataclasses.replace(config, **changes)

@@ -1,0 +1,356 @@
+r"""Demonstrations of a continuous-control task as lists of episodes: `irlgan.Demonstrations`.
+
+Episode $i$ is observations $x_0, \dots, x_{L_i}$ (an array ``[L_i + 1, d_obs]``), actions
+$u_0, \dots, u_{L_i - 1}$ (``[L_i, d_act]``) and whether it ended in a true terminal state
+(``terminated[i]``; False for an episode cut by a time limit or by the end of the recording, whose
+last state still has a future). That is the whole of what the algorithms read.
+
+On disk (`Demonstrations.save`): a folder with
+
+- `arrays.npz` (`numpy.savez`, read with ``allow_pickle=False``): `observations` float32
+  ``[sum(L_i + 1), d_obs]`` and `actions` float32 ``[sum(L_i), d_act]``, the episodes one after
+  another; `lengths` int64 ``[N]``; `terminated` bool ``[N]``; `returns` float64 ``[N]`` (NaN where
+  unknown);
+- `metadata.json`: `format` (``"irlgan.demonstrations"``), `format_version` (2), `count`,
+  `obs_dim`, `act_dim`, `env_id` (or null), `expert_return`, `random_return` (numbers or null),
+  `terminated_per_step` (whether `terminated` was given per step, so it comes back that way).
+
+`Demonstrations.load` also reads the folders written by earlier versions of `irlgan expert`
+(format ``"irlgan.continuous-demonstrations"``, version 1), which did not record terminations:
+there an episode shorter than the environment's time limit is taken to have terminated.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from irlgan.data._demonstrations import (
+    _existing_files,
+    _read_arrays,
+    _read_json_object,
+    _write_files,
+)
+
+__all__ = ["DEMONSTRATIONS_FORMAT", "DEMONSTRATIONS_VERSION", "Demonstrations"]
+
+DEMONSTRATIONS_FORMAT = "irlgan.demonstrations"
+DEMONSTRATIONS_VERSION = 2
+_ARRAY_KEYS = ("observations", "actions", "lengths", "terminated", "returns")
+
+
+def _number_or_none(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number or None, got {value!r}")
+    return float(value)
+
+
+class Demonstrations:
+    """Demonstrated episodes of a task with Box observation and action spaces.
+
+    Build with `from_arrays` or `load`; the attributes hold copies, as float32 numpy arrays.
+
+    Attributes:
+        observations: list of N arrays, episode i ``[L_i + 1, d_obs]``.
+        actions: list of N arrays, episode i ``[L_i, d_act]``.
+        terminated: list of N bools (or of N per-step bool arrays ``[L_i]``, if given that way):
+            the episode ended in a true terminal state.
+        returns: float64 ``[N]``, each episode's environment return (NaN where unknown).
+        env_id: the gymnasium id they were recorded in, or None.
+        expert_return, random_return: reference returns of the normalised score, or None.
+    """
+
+    def __init__(self, observations: list[np.ndarray], actions: list[np.ndarray],
+                 terminated: np.ndarray, *, terminated_per_step: bool = False,
+                 returns: np.ndarray | None = None, env_id: str | None = None,
+                 expert_return: float | None = None, random_return: float | None = None) -> None:
+        self.observations = observations
+        self.actions = actions
+        self._terminated = np.asarray(terminated, dtype=bool)
+        self._per_step = bool(terminated_per_step)
+        count = len(observations)
+        self.returns = (np.full(count, np.nan) if returns is None
+                        else np.asarray(returns, dtype=np.float64).reshape(-1))
+        if self.returns.shape != (count,):
+            raise ValueError(f"returns must have one value per episode ({count}), "
+                             f"got {self.returns.shape[0]}")
+        if env_id is not None and not isinstance(env_id, str):
+            raise ValueError(f"env_id must be a string or None, got {env_id!r}")
+        self.env_id = env_id
+        self.expert_return = _number_or_none("expert_return", expert_return)
+        self.random_return = _number_or_none("random_return", random_return)
+
+    # ------------------------------------------------------------------------------------------
+    # Construction and the properties
+    # ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_arrays(cls, observations: Sequence[Any], actions: Sequence[Any],
+                    terminated: Sequence[Any], *, returns: Sequence[float] | None = None,
+                    env_id: str | None = None, expert_return: float | None = None,
+                    random_return: float | None = None) -> Demonstrations:
+        """Demonstrations from per-episode arrays.
+
+        Args:
+            observations: N arrays ``[L_i + 1, d_obs]`` (one more row than the actions).
+            actions: N arrays ``[L_i, d_act]``, ``L_i >= 1``.
+            terminated: N bools, or N per-step bool arrays ``[L_i]`` whose only possible True is
+                the last step.
+            returns: optional environment return of each episode.
+            env_id: optional gymnasium id, recorded with them.
+            expert_return, random_return: optional reference returns of the normalised score.
+
+        Raises:
+            ValueError: naming the episode and what is wrong (shapes, non-finite values, ...).
+        """
+        if isinstance(observations, np.ndarray) or isinstance(actions, np.ndarray):
+            raise ValueError("observations and actions must be lists of per-episode arrays "
+                             "(one [L+1, d_obs] and one [L, d_act] array per episode)")
+        observations, actions = list(observations), list(actions)
+        count = len(observations)
+        if count == 0:
+            raise ValueError("demonstrations need at least one episode")
+        if len(actions) != count:
+            raise ValueError(f"got {count} observation arrays but {len(actions)} action arrays")
+        terminated = list(terminated) if not isinstance(terminated, np.ndarray) else terminated
+        if len(terminated) != count:
+            raise ValueError(f"got {count} episodes but {len(terminated)} terminated entries")
+        obs_out, act_out = [], []
+        obs_dim = act_dim = None
+        for i, (obs, act) in enumerate(zip(observations, actions, strict=True)):
+            obs = np.array(obs, dtype=np.float32, copy=True)
+            act = np.array(act, dtype=np.float32, copy=True)
+            if act.ndim == 1:
+                act = act[:, None]
+            if obs.ndim == 1:
+                obs = obs[:, None]
+            if obs.ndim != 2 or act.ndim != 2:
+                raise ValueError(f"episode {i}: observations must be [L+1, d_obs] and actions "
+                                 f"[L, d_act], got {list(obs.shape)} and {list(act.shape)}")
+            if act.shape[0] < 1:
+                raise ValueError(f"episode {i}: has no actions (at least one step is needed)")
+            if obs.shape[0] != act.shape[0] + 1:
+                raise ValueError(f"episode {i}: observations must have one more row than "
+                                 f"actions, got {obs.shape[0]} and {act.shape[0]}")
+            obs_dim = obs.shape[1] if obs_dim is None else obs_dim
+            act_dim = act.shape[1] if act_dim is None else act_dim
+            if obs.shape[1] != obs_dim or act.shape[1] != act_dim:
+                raise ValueError(f"episode {i}: widths {obs.shape[1]}/{act.shape[1]} differ from "
+                                 f"episode 0's {obs_dim}/{act_dim}")
+            for name, array in (("observations", obs), ("actions", act)):
+                if not np.isfinite(array).all():
+                    raise ValueError(f"episode {i}: {name} contain NaN or inf")
+            obs_out.append(obs)
+            act_out.append(act)
+        per_step = any(np.ndim(t) > 0 for t in terminated)
+        flags = np.zeros(count, dtype=bool)
+        for i, flag in enumerate(terminated):
+            if per_step:
+                steps = np.asarray(flag)
+                if steps.shape != (act_out[i].shape[0],):
+                    raise ValueError(f"episode {i}: per-step terminated must have shape "
+                                     f"[{act_out[i].shape[0]}], got {list(steps.shape)}")
+                steps = steps.astype(bool)
+                if steps[:-1].any():
+                    raise ValueError(f"episode {i}: terminated is True before the last step")
+                flags[i] = bool(steps[-1])
+            else:
+                if isinstance(flag, np.ndarray):
+                    flag = flag.item()
+                if not isinstance(flag, bool | np.bool_ | int) or flag not in (0, 1):
+                    raise ValueError(f"episode {i}: terminated must be a bool, got {flag!r}")
+                flags[i] = bool(flag)
+        return cls(obs_out, act_out, flags, terminated_per_step=per_step, returns=returns,
+                   env_id=env_id, expert_return=expert_return, random_return=random_return)
+
+    @property
+    def terminated(self) -> list[Any]:
+        """Per episode: a bool, or a per-step bool array when they were given per step."""
+        if not self._per_step:
+            return [bool(t) for t in self._terminated]
+        out = []
+        for flag, act in zip(self._terminated, self.actions, strict=True):
+            steps = np.zeros(act.shape[0], dtype=bool)
+            steps[-1] = flag
+            out.append(steps)
+        return out
+
+    @property
+    def episode_terminated(self) -> np.ndarray:
+        """bool [N]: whether each episode ended in a terminal state."""
+        return self._terminated.copy()
+
+    def __len__(self) -> int:
+        return len(self.observations)
+
+    @property
+    def obs_dim(self) -> int:
+        """d_obs."""
+        return int(self.observations[0].shape[1])
+
+    @property
+    def act_dim(self) -> int:
+        """d_act."""
+        return int(self.actions[0].shape[1])
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """int64 [N], the steps of each episode."""
+        return np.array([a.shape[0] for a in self.actions], dtype=np.int64)
+
+    @property
+    def num_steps(self) -> int:
+        """The demonstrated transitions in all."""
+        return int(self.lengths.sum())
+
+    def __repr__(self) -> str:
+        lengths = self.lengths
+        return (f"Demonstrations({len(self)} episodes, {self.num_steps} steps, lengths "
+                f"{lengths.min()}-{lengths.max()}, obs_dim={self.obs_dim}, act_dim={self.act_dim}"
+                f", env_id={self.env_id!r})")
+
+    # ------------------------------------------------------------------------------------------
+    # What the algorithms read
+    # ------------------------------------------------------------------------------------------
+
+    def padded(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The episodes padded to the longest: obs float32 [N, T+1, d_obs] (rows past an episode's
+        end repeat its last state), act [N, T, d_act] (zeros past the end), mask [N, T] float32,
+        terminated bool [N]."""
+        lengths = self.lengths
+        count, horizon = len(self), int(lengths.max())
+        obs = np.zeros((count, horizon + 1, self.obs_dim), dtype=np.float32)
+        act = np.zeros((count, horizon, self.act_dim), dtype=np.float32)
+        mask = np.zeros((count, horizon), dtype=np.float32)
+        for i, (o, a) in enumerate(zip(self.observations, self.actions, strict=True)):
+            k = a.shape[0]
+            obs[i, :k + 1] = o
+            obs[i, k + 1:] = o[-1]
+            act[i, :k] = a
+            mask[i, :k] = 1.0
+        return (torch.from_numpy(obs), torch.from_numpy(act), torch.from_numpy(mask),
+                torch.from_numpy(self._terminated.copy()))
+
+    def transitions(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Every step as a transition: obs [M, d_obs], act [M, d_act], next_obs [M, d_obs],
+        terminated bool [M] (True only on the last step of a terminated episode)."""
+        obs = np.concatenate([o[:-1] for o in self.observations])
+        nxt = np.concatenate([o[1:] for o in self.observations])
+        act = np.concatenate(self.actions)
+        term = np.concatenate([np.eye(1, a.shape[0], a.shape[0] - 1, dtype=bool)[0] & flag
+                               for a, flag in zip(self.actions, self._terminated, strict=True)])
+        return (torch.from_numpy(obs), torch.from_numpy(act), torch.from_numpy(nxt),
+                torch.from_numpy(term))
+
+    # ------------------------------------------------------------------------------------------
+    # Files
+    # ------------------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Writes the folder `path` (created if needed; its two files replaced atomically)."""
+        directory = Path(path)
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            "observations": np.concatenate(self.observations).astype(np.float32),
+            "actions": np.concatenate(self.actions).astype(np.float32),
+            "lengths": self.lengths,
+            "terminated": self._terminated.copy(),
+            "returns": self.returns.astype(np.float64),
+        }
+        metadata = {
+            "format": DEMONSTRATIONS_FORMAT, "format_version": DEMONSTRATIONS_VERSION,
+            "count": len(self), "obs_dim": self.obs_dim, "act_dim": self.act_dim,
+            "env_id": self.env_id, "expert_return": self.expert_return,
+            "random_return": self.random_return, "terminated_per_step": self._per_step,
+        }
+        _write_files(directory, arrays, metadata)
+        return directory
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Demonstrations:
+        """Reads a folder written by `save`, or by an earlier `irlgan expert` (format version 1).
+
+        Raises:
+            ValueError: a missing folder or file, or malformed content; the message names the file
+                and the field.
+        """
+        directory = Path(path)
+        try:
+            arrays_path, metadata_path = _existing_files(directory)
+        except FileNotFoundError as error:
+            raise ValueError(f"demonstrations {directory}: {error}") from None
+        metadata = _read_json_object(metadata_path)
+        kind = metadata.get("format")
+        if kind == "irlgan.continuous-demonstrations":
+            return cls._load_version_1(directory)
+        if kind != DEMONSTRATIONS_FORMAT:
+            raise ValueError(f"{metadata_path}: field 'format' must be {DEMONSTRATIONS_FORMAT!r}, "
+                             f"got {kind!r}")
+        if metadata.get("format_version") != DEMONSTRATIONS_VERSION:
+            raise ValueError(f"{metadata_path}: field 'format_version' must be "
+                             f"{DEMONSTRATIONS_VERSION}, got {metadata.get('format_version')!r}")
+        arrays = _read_arrays(arrays_path, _ARRAY_KEYS)
+        lengths = arrays["lengths"]
+        if lengths.ndim != 1 or lengths.dtype != np.int64 or (lengths < 1).any():
+            raise ValueError(f"{arrays_path}: field 'lengths' must be positive int64 [N]")
+        count = int(metadata.get("count", -1))
+        if lengths.shape[0] != count:
+            raise ValueError(f"{arrays_path}: field 'lengths' has {lengths.shape[0]} entries, "
+                             f"{metadata_path.name} says count {count}")
+        obs, act = arrays["observations"], arrays["actions"]
+        if obs.ndim != 2 or obs.shape[0] != int(lengths.sum()) + count:
+            raise ValueError(f"{arrays_path}: field 'observations' must have sum(lengths) + N = "
+                             f"{int(lengths.sum()) + count} rows, got {list(obs.shape)}")
+        if act.ndim != 2 or act.shape[0] != int(lengths.sum()):
+            raise ValueError(f"{arrays_path}: field 'actions' must have sum(lengths) = "
+                             f"{int(lengths.sum())} rows, got {list(act.shape)}")
+        for key in ("terminated", "returns"):
+            if arrays[key].shape != (count,):
+                raise ValueError(f"{arrays_path}: field {key!r} must have shape [{count}]")
+        obs_split = np.split(obs, np.cumsum(lengths + 1)[:-1])
+        act_split = np.split(act, np.cumsum(lengths)[:-1])
+        terminated: list[Any] = [bool(t) for t in arrays["terminated"]]
+        if metadata.get("terminated_per_step"):
+            terminated = [np.eye(1, n, n - 1, dtype=bool)[0] & t
+                          for n, t in zip(lengths.tolist(), terminated, strict=True)]
+        try:
+            return cls.from_arrays(obs_split, act_split, terminated, returns=arrays["returns"],
+                                   env_id=metadata.get("env_id"),
+                                   expert_return=metadata.get("expert_return"),
+                                   random_return=metadata.get("random_return"))
+        except ValueError as error:
+            raise ValueError(f"{directory}: {error}") from None
+
+    @classmethod
+    def _load_version_1(cls, directory: Path) -> Demonstrations:
+        from irlgan.data._continuous import load_continuous_demonstrations
+        from irlgan.rl import make_vec_env
+
+        old = load_continuous_demonstrations(directory)
+        probe = make_vec_env(old.env_id, 1)
+        limit = probe.max_episode_steps
+        probe.close()
+        lengths = old.lengths.tolist()
+        obs = [old.obs[i, :n + 1].numpy() for i, n in enumerate(lengths)]
+        act = [old.actions[i, :n].numpy() for i, n in enumerate(lengths)]
+        terminated = [limit is not None and n < limit for n in lengths]
+        return cls.from_arrays(obs, act, terminated, returns=old.returns.numpy(),
+                               env_id=old.env_id, expert_return=old.expert_return,
+                               random_return=old.random_return)
+
+    def metadata(self) -> dict[str, Any]:
+        """The JSON-ready description written beside the arrays (without format fields)."""
+        return json.loads(json.dumps({
+            "count": len(self), "obs_dim": self.obs_dim, "act_dim": self.act_dim,
+            "env_id": self.env_id, "expert_return": self.expert_return,
+            "random_return": self.random_return}))

@@ -4,13 +4,15 @@ Nothing here is shipped in irlgan: the environment (`Reach`, a point steered to 
 position kept in a private attribute) and the cost module (`QuadraticCost`, a learned quadratic
 bowl) are the user's. The script records demonstrations from a hand-written controller, trains
 AIRL and GAN-GCL on them, saves and loads each model, acts with it, and trains a fresh policy on
-AIRL's learned reward alone (`irlgan.wrappers.LearnedReward`). Run it with ``--steps`` to change
-the budgets (the defaults take a few minutes on one core; the test runs it with small ones).
+AIRL's learned reward alone (`irlgan.wrappers.LearnedReward`), printing the final distance to the
+goal of each. The budgets are options (the defaults take a few minutes on one core; the test runs
+it with small ones); docs/tutorials/your_env.md walks through it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import torch
 from torch import nn
 
 import irlgan
+from irlgan.rl import ExpertConfig, PPOConfig, train_expert
 
 GOAL = np.array([0.6, -0.4], dtype=np.float32)
 
@@ -101,26 +104,30 @@ def final_distance(model, episodes: int = 20) -> float:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=60_000, help="AIRL / GAN-GCL env steps")
-    parser.add_argument("--fresh-steps", type=int, default=60_000,
+    parser.add_argument("--airl-steps", type=int, default=80_000, help="AIRL's env steps")
+    parser.add_argument("--gan-gcl-steps", type=int, default=40_000, help="GAN-GCL's env steps")
+    parser.add_argument("--fresh-steps", type=int, default=40_000,
                         help="env steps of the fresh policy on the learned reward")
     parser.add_argument("--out", default=None, help="folder for the saved models")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out or tempfile.mkdtemp(prefix="irlgan-custom-"))
     demos = record_demonstrations(episodes=20, seed=0)
+    # the point-mass presets, a similar task (irlgan/presets/control.toml)
+    ppo = PPOConfig(gamma=0.95, learning_rate=3e-3, minibatch_size=160)
     config = irlgan.AdversarialConfig(num_envs=8, steps_per_env=40, disc_batch=512,
-                                      disc_lr=1e-3, state_only=True)
+                                      disc_lr=1e-3, state_only=True, ppo=ppo)
     results = {"expert_distance": float(np.mean([np.linalg.norm(o[-1] - GOAL)
                                                  for o in demos.observations]))}
 
-    airl = irlgan.AIRL(make_reach, demos, config=config, seed=0).learn(args.steps)
+    airl = irlgan.AIRL(make_reach, demos, config=config, seed=0).learn(args.airl_steps)
     airl.save(out / "airl.pt")
     airl_model = irlgan.load(out / "airl.pt")
     results["airl_distance"] = final_distance(airl_model)
 
+    config = dataclasses.replace(config, disc_lr=3e-3, disc_steps=10, entropy_weight=0.3)
     gan_gcl = irlgan.GANGCL(make_reach, demos, reward_net=QuadraticCost(), config=config,
-                            seed=0).learn(args.steps)
+                            seed=0).learn(args.gan_gcl_steps)
     gan_gcl.save(out / "gan_gcl.pt")
     gan_gcl_model = irlgan.load(out / "gan_gcl.pt", reward_net=QuadraticCost())
     results["gan_gcl_distance"] = final_distance(gan_gcl_model)
@@ -128,14 +135,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         gan_gcl_model.discriminator["cost"].center.detach().numpy() - GOAL))
 
     # A fresh policy that never sees the demonstrations, trained on AIRL's learned reward g.
-    from irlgan.rl import ExpertConfig, PPOConfig, train_expert
 
     fresh = train_expert(
         lambda: irlgan.wrappers.LearnedReward(make_reach(), airl_model, kind="g"),
         args.fresh_steps, seed=1,
         config=ExpertConfig(num_envs=8, steps_per_env=40,
-                            ppo=PPOConfig(gamma=0.95, learning_rate=3e-3, minibatch_size=160,
-                                          entropy_weight=0.05)))
+                            ppo=dataclasses.replace(ppo, entropy_weight=0.05)))
 
     class _Fresh:
         def predict(self, obs):

@@ -15,7 +15,7 @@ from torch import nn
 
 import irlgan
 from irlgan.algorithms import ALGORITHMS, seed_streams
-from irlgan.algorithms._trainer import STREAMS
+from irlgan.seeding import STREAMS
 
 GOAL = np.array([0.5, -0.5], dtype=np.float32)
 

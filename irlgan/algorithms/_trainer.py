@@ -14,9 +14,9 @@ One iteration reads top to bottom (`AdversarialTrainer.step`):
    policy on the algorithm's per-step reward with entropy weight `entropy_weight`.
 
 An algorithm is a subclass that sets `name`, `discriminates` and `reward_kinds` and implements
-three methods: `build_discriminator` (its modules), `discriminator_loss` and `reward` (the learned
-reward of each kind; the generator is trained on `generator_reward_kind`). Nothing else in the
-package needs to change to add one: `register` makes it known to the command line.
+three methods: `build_discriminator` (its modules), `discriminator_loss` and `learned_reward` (the
+learned reward of each kind; the generator is trained on the first of `reward_kinds`). Nothing
+else in the package needs to change to add one: `register` makes it known to the command line.
 
 Random streams: one `numpy.random.SeedSequence(seed)` spawns an independent child per component
 (policy initialisation, discriminator initialisation, environment resets and action noise, the
@@ -41,6 +41,7 @@ from torch import Tensor, nn
 from irlgan.algorithms._adversarial import TrajectoryBatch
 from irlgan.protocols import Generator, Policy, RewardNet, check_protocol
 from irlgan.rl import PPOConfig
+from irlgan.seeding import seed_streams
 
 try:  # the SAC generator (irlgan.rl.SoftActorCritic)
     from irlgan.rl import SACConfig
@@ -60,32 +61,12 @@ __all__ = [
 ALGORITHMS: dict[str, type[AdversarialTrainer]] = {}
 """Every registered algorithm by its command-line name."""
 
-STREAMS = ("policy_init", "discriminator_init", "collector", "generator", "discriminator", "bc")
-"""The independent random streams of a run, in the order `SeedSequence.spawn` makes them."""
-
-
 def register(cls: type[AdversarialTrainer]) -> type[AdversarialTrainer]:
     """Class decorator: makes an algorithm known by `cls.name` (e.g. to `irlgan train`)."""
     if not cls.name or cls.name in ALGORITHMS and ALGORITHMS[cls.name] is not cls:
         raise ValueError(f"algorithm name {cls.name!r} is empty or already taken")
     ALGORITHMS[cls.name] = cls
     return cls
-
-
-def seed_streams(seed: int) -> dict[str, int]:
-    """One independent 63-bit seed per component of a run, from `SeedSequence(seed).spawn`.
-
-    Args:
-        seed: the run's seed (a non-negative integer).
-
-    Returns:
-        {stream name: seed} for the names in `STREAMS`.
-    """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    children = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))
-    return {name: int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
-            for name, child in zip(STREAMS, children, strict=True)}
 
 
 def _torch_generator(seed: int) -> torch.Generator:
@@ -284,9 +265,12 @@ class TrainedParts:
         return self.algorithm.reward_kinds
 
     def step_cost(self, obs: Tensor, act: Tensor) -> Tensor:
-        """The learned per-step cost to keep, minus the algorithm's `transfer_reward_kind`
-        (GAN-GCL, GCL: c(x, u); AIRL: -g(x, u); GAIL: -logit), without gradient:
-        [..., d_obs], [..., d_act] -> [...]."""
+        """The learned per-step cost: the negative of the reward kind that is kept for transfer
+        (`transfer_reward_kind`; GAN-GCL, GCL: c(x, u); AIRL: -g(x, u); GAIL: -logit).
+
+        Torch tensors in and out, without gradient (for plots and comparisons with a true cost;
+        `reward` is the numpy interface): [..., d_obs], [..., d_act] -> [...].
+        """
         lead = obs.shape[:-1]
         flat_obs = obs.reshape(-1, obs.shape[-1])
         with torch.no_grad():
@@ -378,7 +362,6 @@ class AdversarialTrainer(TrainedParts):
         super().__init_subclass__(**kwargs)
         if cls.reward_kinds and not cls.transfer_reward_kind:
             cls.transfer_reward_kind = cls.reward_kinds[0]
-    """The protocol a user's `reward_net` must satisfy."""
 
     def __init__(self, env: Any, demos: Any, *, generator: Any = None, reward_net: Any = None,
                  policy: Any = None, config: AdversarialConfig | None = None, seed: int = 0,

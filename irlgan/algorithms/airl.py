@@ -7,10 +7,11 @@ $$ \ell = f(x, u, x') - \log\pi(u \mid x), \qquad f = g(x) + \gamma h(x') - h(x)
 the GAN-GCL logit of a single step with cost $c = -f$, $\log Z = 0$ (the shaping term takes the
 place of a partition function: $h$ absorbs the soft value) and $\log q = \log\pi$ of the current
 generator. The loss is `irlgan.losses.discriminator_loss` on those numbers. The generator's
-reward is $\log D - \log(1 - D) = \ell = f - \log\pi$, which already holds the entropy bonus, so
-MaxEnt PPO runs with entropy weight 0. `airl_reward` can weight that bonus by $\alpha$
-($f - \alpha\log\pi$, a colder generator for $\alpha < 1$); the discriminator keeps the actual
-$\log\pi$, so its optimum for $f$ does not change.
+objective is $\log D - \log(1 - D) = \ell = f - \log\pi$ per step: the trainer gives the
+generator the reward $f$ with entropy weight $\alpha$ (`AdversarialConfig.entropy_weight`; 1 is
+exactly $\ell$, $\alpha < 1$ a colder generator), and the generator adds $-\alpha\log\pi$ itself
+(`airl_reward` is the same sum as one function). The discriminator keeps the actual $\log\pi$,
+so its optimum for $f$ does not depend on $\alpha$.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from irlgan.rl._expert import (
 from irlgan.rl._ppo import MaxEntPPO, PPOConfig, RunningMeanStd
 from irlgan.rl._rollout import EVAL_SEED_BASE, Rollout, RolloutCollector
 from irlgan.rl._sac import SACConfig, SoftActorCritic
-from irlgan.rl._vec_env import VecEnv, env_factory, make_env, make_vec_env
+from irlgan.rl._vec_env import VecEnv, env_factory, make_env, make_vec_env, run_episodes
 
 __all__ = [
     "EVAL_EPISODES",
@@ -64,6 +64,7 @@ __all__ = [
     "normalized_return",
     "random_returns",
     "restore_env_state",
+    "run_episodes",
     "save_policy",
     "train_expert",
 ]

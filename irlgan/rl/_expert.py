@@ -28,6 +28,7 @@ from irlgan.presets import apply_preset
 from irlgan.rl._ppo import MaxEntPPO, PPOConfig
 from irlgan.rl._rollout import RolloutCollector
 from irlgan.rl._vec_env import VecEnv
+from irlgan.seeding import seed_streams
 
 __all__ = [
     "EXPERT_POLICY_KIND",
@@ -148,7 +149,8 @@ def train_expert(
     Args:
         env_id: the gymnasium id.
         steps: environment steps (rounded up to whole iterations of E * T steps).
-        seed: seeds the policy initialisation, the rollouts and the minibatch order.
+        seed: the run's seed; the policy initialisation, the rollouts and the minibatch order
+            each draw from their own stream (`irlgan.seeding.seed_streams`).
         config: the settings (`default_expert_config(env_id)` when None).
         quiet: hide the progress bar.
         callback: called with each iteration's history row.
@@ -163,13 +165,16 @@ def train_expert(
     config = default_expert_config(env_id) if config is None else config
     if config.num_envs < 1 or config.steps_per_env < 1:
         raise ValueError("num_envs and steps_per_env must be positive")
-    init_generator = torch.Generator().manual_seed(seed)
+    streams = seed_streams(seed)
     vec_env = VecEnv(env_id, config.num_envs)
     policy = make_policy(vec_env.observation_space, vec_env.action_space, config.hidden,
-                         config.log_std_init, generator=init_generator,
+                         config.log_std_init,
+                         generator=torch.Generator().manual_seed(streams["policy_init"]),
                          normalize_obs=config.normalize_obs)
-    ppo = MaxEntPPO(policy, vec_env.obs_dim, config.ppo, generator=init_generator)
-    collector = RolloutCollector(vec_env, policy, config.steps_per_env, seed)
+    ppo = MaxEntPPO(policy, vec_env.obs_dim, config.ppo,
+                    generator=torch.Generator().manual_seed(streams["generator"]))
+    collector = RolloutCollector(vec_env, policy, config.steps_per_env,
+                                 streams["collector"] % 2**32)
     per_iteration = config.num_envs * config.steps_per_env
     iterations = math.ceil(steps / per_iteration)
     history: list[dict[str, float]] = []

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,6 +193,9 @@ class SoftActorCritic:
         config: the settings (`SACConfig()` when None).
         generator: the torch generator that initialises the Q networks, draws minibatches and
             samples the policy in the updates (a generator seeded with 0 when None).
+        critics: two modules mapping ``[obs, act]`` [B, d_obs + d_act] to Q [B, 1] (trained in
+            place), to replace the default ReLU MLPs of `config.q_hidden`, e.g. a function
+            class known to contain the true soft Q.
 
     Attributes:
         q, q_target: the twin critics and their Polyak-averaged copies (`nn.ModuleList`\ s).
@@ -207,6 +211,8 @@ class SoftActorCritic:
         act_dim: int,
         config: SACConfig | None = None,
         generator: torch.Generator | None = None,
+        *,
+        critics: Sequence[nn.Module] | None = None,
     ) -> None:
         self.config = config if config is not None else SACConfig()
         if not isinstance(self.config, SACConfig):
@@ -218,11 +224,12 @@ class SoftActorCritic:
         self.policy = policy
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
         dtype = next(policy.parameters()).dtype
-        self.q = nn.ModuleList(
-            mlp(obs_dim + act_dim, 1, self.config.q_hidden, nn.ReLU, out_gain=1.0,
-                generator=self.generator).to(dtype)
-            for _ in range(2)
-        )
+        if critics is None:
+            critics = [mlp(obs_dim + act_dim, 1, self.config.q_hidden, nn.ReLU, out_gain=1.0,
+                           generator=self.generator).to(dtype) for _ in range(2)]
+        elif len(critics) != 2 or not all(isinstance(c, nn.Module) for c in critics):
+            raise ValueError("critics must be two nn.Modules mapping [B, d_obs + d_act] to [B, 1]")
+        self.q = nn.ModuleList(critics)
         self.q_target = copy.deepcopy(self.q)
         self.q_target.requires_grad_(False)
         self._policy_params = [p for p in policy.parameters() if p.requires_grad]

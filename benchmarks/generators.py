@@ -1,0 +1,257 @@
+"""MaxEnt PPO against SAC as generators, on the environment's true reward: time to 0.9.
+
+Both generators run through the `irlgan.protocols.Generator` interface (`learn_from`) with the
+environment's own reward as the reward function (a table from each stored transition to the
+reward the environment paid for it, so SAC's relabelling recomputes exactly that reward).
+Every `--ppo-eval-every` / `--sac-eval-every` environment steps the deterministic (mode) policy
+plays 20 episodes on held-out reset seeds (from `irlgan.rl.EVAL_SEED_BASE`); its mean return is
+normalised, (R - R_random) / (R_expert - R_random), with R_random the mean of
+`irlgan.rl.random_returns` (50 episodes) and R_expert the deterministic return of the PPO expert
+(`default_expert_config`, seed 100, trained to the end of `irlgan expert`'s default budget) on
+the same 50 seeds, or `--expert-return`. Wall and process CPU seconds count training only (not
+the evaluations).
+
+    python benchmarks/generators.py                      # Pendulum-v1, seeds 0 1 2
+    python benchmarks/generators.py --env HalfCheetah-v5 --seeds 0 --steps 200000 \\
+        --sac-steps 30000 --expert-return 5000 --out generators_halfcheetah
+
+Settings: PPO is `default_expert_config(env)` (16 envs x 64 steps, learning rates annealed to 0
+over `--steps`). SAC: one environment, one gradient step per environment step, the same
+tanh-Gaussian policy (64x64), `SACConfig` defaults except the overrides printed with the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from irlgan.rl import (
+    EVAL_EPISODES,
+    EVAL_SEED_BASE,
+    MaxEntPPO,
+    Rollout,
+    RolloutCollector,
+    SACConfig,
+    SoftActorCritic,
+    VecEnv,
+    default_expert_config,
+    evaluate_policy,
+    make_policy,
+    normalized_return,
+    random_returns,
+    train_expert,
+)
+from irlgan.rl.commands import DEFAULT_EXPERT_STEPS
+
+RESULTS = Path(__file__).parent / "results"
+CURVE_EPISODES = 20
+"""Evaluation episodes behind each point of a learning curve."""
+THRESHOLD = 0.9
+"""The normalised return whose first crossing is timed."""
+
+
+class RewardTable:
+    """The environment's reward as a `RewardFn`: looks up each (obs, act, next_obs) it stored.
+
+    Transitions of continuous environments are distinct with probability one, so the table
+    gives back exactly the reward the environment paid (SAC recomputes rewards of stored
+    transitions at every gradient step; this makes that the true reward).
+    """
+
+    def __init__(self) -> None:
+        self.table: dict[bytes, float] = {}
+
+    @staticmethod
+    def _keys(obs: Tensor, act: Tensor, next_obs: Tensor) -> list[bytes]:
+        rows = torch.cat([obs, act, next_obs], -1).reshape(-1, obs.shape[-1] * 2 + act.shape[-1])
+        return [row.tobytes() for row in rows.to(torch.float32).numpy()]
+
+    def record(self, rollout: Rollout) -> None:
+        """Stores the rewards of a rollout's transitions."""
+        keys = self._keys(rollout.obs, rollout.actions, rollout.next_obs)
+        self.table.update(zip(keys, rollout.env_reward.reshape(-1).tolist(), strict=True))
+
+    def __call__(self, obs: Tensor, act: Tensor, next_obs: Tensor, terminated: Tensor) -> Tensor:
+        values = [self.table[key] for key in self._keys(obs, act, next_obs)]
+        return torch.tensor(values, dtype=torch.float32).reshape(terminated.shape)
+
+
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def run_generator(
+    kind: str,
+    env_id: str,
+    steps: int,
+    seed: int,
+    eval_every: int,
+    score: Callable[[float], float],
+    sac_config: SACConfig,
+    sac_alpha: float,
+) -> dict[str, Any]:
+    """Trains one generator for `steps` environment steps and records its learning curve.
+
+    Returns:
+        dict with `curve` (rows: env_steps, wall_s, cpu_s, return, normalized) and the time to
+        the first normalised return >= THRESHOLD (None if never).
+    """
+    load = os.getloadavg()[0]
+    expert = default_expert_config(env_id)
+    init = torch.Generator().manual_seed(seed)
+    if kind == "ppo":
+        num_envs, steps_per_env, alpha = expert.num_envs, expert.steps_per_env, None
+    else:
+        num_envs, steps_per_env, alpha = 1, 1, sac_alpha
+    vec_env = VecEnv(env_id, num_envs)
+    policy = make_policy(vec_env.observation_space, vec_env.action_space, expert.hidden,
+                         expert.log_std_init, generator=init,
+                         normalize_obs=expert.normalize_obs)
+    if kind == "ppo":
+        generator: Any = MaxEntPPO(policy, vec_env.obs_dim, expert.ppo, generator=init)
+        alpha = expert.ppo.entropy_weight
+    else:
+        generator = SoftActorCritic(policy, vec_env.obs_dim, vec_env.act_dim, sac_config,
+                                    generator=init)
+    collector = RolloutCollector(vec_env, policy, steps_per_env, seed)
+    rewards = RewardTable()
+    per_call = num_envs * steps_per_env
+    calls = math.ceil(steps / per_call)
+    curve: list[dict[str, float]] = []
+    wall = cpu = 0.0
+    next_eval = 0
+    for call in range(calls + 1):
+        if collector.total_steps >= next_eval or call == calls:
+            returns = evaluate_policy(policy, env_id, CURVE_EPISODES, EVAL_SEED_BASE)
+            mean = float(returns.mean())
+            curve.append({"env_steps": collector.total_steps, "wall_s": wall, "cpu_s": cpu,
+                          "return": mean, "normalized": score(mean)})
+            next_eval += eval_every
+        if call == calls:
+            break
+        wall0, cpu0 = _clocks()
+        if kind == "ppo" and expert.anneal_lr:
+            generator.set_learning_rate_fraction(1.0 - call / calls)
+        rollout = collector.collect()
+        rewards.record(rollout)
+        generator.learn_from(rollout, rewards, alpha)
+        wall1, cpu1 = _clocks()
+        wall += wall1 - wall0
+        cpu += cpu1 - cpu0
+    vec_env.close()
+    first = next((row for row in curve if row["normalized"] >= THRESHOLD), None)
+    return {"kind": kind, "seed": seed, "env_steps": collector.total_steps, "curve": curve,
+            "first": first, "final": curve[-1], "load_average_at_start": load}
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "never" if value is None else format(value, spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="Pendulum-v1")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=500_000, help="PPO budget per seed")
+    parser.add_argument("--sac-steps", type=int, default=30_000, help="SAC budget per seed")
+    parser.add_argument("--ppo-eval-every", type=int, default=10_240)
+    parser.add_argument("--sac-eval-every", type=int, default=1_000)
+    parser.add_argument("--sac-alpha", type=float, default=0.05, help="SAC's entropy weight")
+    parser.add_argument("--sac-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="SACConfig override (numbers, or comma-separated widths)")
+    parser.add_argument("--generators", nargs="+", default=["ppo", "sac"],
+                        choices=["ppo", "sac"])
+    parser.add_argument("--expert-return", type=float, default=None,
+                        help="fixed R_expert (default: train the PPO expert, seed 100)")
+    parser.add_argument("--out", default=None,
+                        help="results name under benchmarks/results (generators_<env>)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    overrides: dict[str, Any] = {"learning_rate": 1e-3, "q_learning_rate": 1e-3,
+                                 "learning_starts": 1_000}
+    for item in args.sac_set:
+        key, text = item.split("=", 1)
+        overrides[key] = (tuple(int(w) for w in text.split(",")) if key == "q_hidden"
+                          else type(getattr(SACConfig(), key))(float(text)))
+    sac_config = dataclasses.replace(SACConfig(), **overrides)
+
+    r_random = float(random_returns(args.env, EVAL_EPISODES, EVAL_SEED_BASE).mean())
+    if args.expert_return is None:
+        expert_steps = DEFAULT_EXPERT_STEPS.get(args.env, 500_000)
+        start = time.perf_counter()
+        reference = train_expert(args.env, expert_steps, 100)
+        r_expert = float(evaluate_policy(reference.policy, args.env, EVAL_EPISODES,
+                                         EVAL_SEED_BASE).mean())
+        expert_note = (f"PPO expert, seed 100, {reference.env_steps:,} steps "
+                       f"({time.perf_counter() - start:.0f} s)")
+    else:
+        r_expert = float(args.expert_return)
+        expert_note = "fixed by --expert-return"
+    print(f"{args.env}: R_expert {r_expert:.1f} ({expert_note}), R_random {r_random:.1f}",
+          flush=True)
+
+    def score(mean: float) -> float:
+        return float(normalized_return(mean, r_expert, r_random))
+
+    runs = []
+    for kind in args.generators:
+        for seed in args.seeds:
+            budget = args.steps if kind == "ppo" else args.sac_steps
+            every = args.ppo_eval_every if kind == "ppo" else args.sac_eval_every
+            run = run_generator(kind, args.env, budget, seed, every, score, sac_config,
+                                args.sac_alpha)
+            runs.append(run)
+            first, final = run["first"], run["final"]
+            print(f"{kind} seed {seed}: first >= {THRESHOLD} at "
+                  f"{_fmt(first and first['env_steps'], ',')} steps, "
+                  f"{_fmt(first and first['wall_s'], '.1f')} s; final "
+                  f"{final['normalized']:.3f} after {final['env_steps']:,} steps, "
+                  f"{final['wall_s']:.1f} s", flush=True)
+
+    ppo_alpha = default_expert_config(args.env).ppo.entropy_weight
+    lines = [
+        f"{args.env}: steps and seconds to a normalised return >= {THRESHOLD} (deterministic "
+        f"policy, {CURVE_EPISODES} held-out episodes per point)",
+        f"R_expert {r_expert:.1f} ({expert_note}), R_random {r_random:.1f}",
+        f"PPO: default_expert_config, entropy weight {ppo_alpha}, budget {args.steps:,}, "
+        f"evaluated every {args.ppo_eval_every:,} steps",
+        f"SAC: entropy weight {args.sac_alpha}, budget {args.sac_steps:,}, evaluated every "
+        f"{args.sac_eval_every:,} steps, SACConfig overrides {overrides}",
+        "",
+        f"  {'gen':4} {'seed':>4} {'steps@0.9':>10} {'wall@0.9':>9} {'cpu@0.9':>8} "
+        f"{'final':>6} {'steps':>8} {'wall_s':>7} {'cpu_s':>7}",
+    ]
+    for run in runs:
+        first, final = run["first"], run["final"]
+        lines.append(
+            f"  {run['kind']:4} {run['seed']:>4} {_fmt(first and first['env_steps'], ','):>10} "
+            f"{_fmt(first and first['wall_s'], '.1f'):>9} "
+            f"{_fmt(first and first['cpu_s'], '.1f'):>8} {final['normalized']:>6.3f} "
+            f"{final['env_steps']:>8,} {final['wall_s']:>7.1f} {final['cpu_s']:>7.1f}")
+    text = "\n".join(lines)
+    print(text)
+    name = args.out or "generators_" + args.env.split("-")[0].split("/")[-1].lower()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.txt").write_text(text + "\n")
+    payload = {"env_id": args.env, "expert_return": r_expert, "random_return": r_random,
+               "expert_note": expert_note, "threshold": THRESHOLD,
+               "curve_episodes": CURVE_EPISODES, "ppo_steps": args.steps,
+               "sac_steps": args.sac_steps, "sac_alpha": args.sac_alpha,
+               "sac_config": {k: list(v) if isinstance(v, tuple) else v
+                              for k, v in dataclasses.asdict(sac_config).items()},
+               "runs": runs}
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -36,6 +36,7 @@ from torch import Tensor
 from irlgan.algorithms._adversarial import gan_gcl_cost_loss, gcl_cost_loss
 from irlgan.algorithms._buffer import SampleBuffer
 from irlgan.models import InitialStateLogZ, ScalarLogZ, TabularCost, TabularSoftmaxPolicy
+from irlgan.schedule import lr_fraction, run_iterations
 from irlgan.tabular import (
     TabularMDP,
     exact_kl,
@@ -218,8 +219,7 @@ def train_tabular(
     policy_opt = torch.optim.SGD(policy.parameters(), lr=config.generator_lr)
 
     def lr_factor(i: int) -> float:  # cosine from 1 to final_lr_fraction over the run
-        frac = config.final_lr_fraction
-        return frac + (1 - frac) * 0.5 * (1 + math.cos(math.pi * i / config.iterations))
+        return lr_fraction("cosine", i, config.iterations, config.final_lr_fraction)
 
     def set_learning_rates(i: int) -> None:
         for opt in (cost_opt, policy_opt):
@@ -241,14 +241,10 @@ def train_tabular(
         row["seconds"] = time.perf_counter() - t0
         run.history.append(row)
 
-    iterator = range(config.iterations)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
+    iteration = 0
 
-        bar = tqdm(iterator, desc=config.algorithm, unit="it", leave=False)
-        iterator = bar
-    for iteration in iterator:
+    def step() -> dict[str, Any]:
+        nonlocal iteration
         s_gen, a_gen = policy.sample(config.samples_per_iteration, gen)
         buffer.add(policy.snapshot(), s_gen, a_gen)
         s_buf, a_buf = buffer.samples()
@@ -292,14 +288,17 @@ def train_tabular(
                 policy_opt.zero_grad()
                 pg_loss.backward()
                 policy_opt.step()
-        set_learning_rates(iteration + 1)
-        if (iteration + 1) % config.eval_every == 0 or iteration + 1 == config.iterations:
-            record(iteration + 1)
-            if bar is not None:
-                bar.set_postfix(ll=f"{run.history[-1]['log_likelihood']:.3f}",
-                                kl=f"{run.history[-1]['kl']:.3f}")
-    if bar is not None:
-        bar.close()
+        iteration += 1
+        set_learning_rates(iteration)
+        if iteration % config.eval_every == 0 or iteration == config.iterations:
+            record(iteration)
+            return run.history[-1]
+        return {}
+
+    run_iterations(step, start=0, total=config.iterations, progress=progress,
+                   desc=config.algorithm,
+                   postfix=lambda row: ({"ll": f"{row['log_likelihood']:.3f}",
+                                         "kl": f"{row['kl']:.3f}"} if row else {}))
     all_starts = torch.arange(mdp.num_states)
     run.cost = cost.table.detach().clone()
     run.policy = policy.probabilities()

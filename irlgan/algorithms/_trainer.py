@@ -41,6 +41,7 @@ from torch import Tensor, nn
 from irlgan.algorithms._adversarial import TrajectoryBatch
 from irlgan.protocols import Generator, Policy, RewardNet, check_protocol
 from irlgan.rl import PPOConfig
+from irlgan.schedule import lr_fraction, run_iterations
 from irlgan.seeding import seed_streams
 
 try:  # the SAC generator (irlgan.rl.SoftActorCritic)
@@ -337,7 +338,7 @@ class AdversarialTrainer(TrainedParts):
             observations and actions must be 1-D Boxes.
         demos: `irlgan.Demonstrations` recorded in that environment.
         generator: a `irlgan.protocols.Generator` training `policy` (default: from
-            `config.generator`).
+            `config.generator`); when `policy` is not given, the generator's own policy.
         reward_net: the discriminator's learned function (GAN-GCL, GCL: the cost c(x, u), a
             `irlgan.protocols.Cost`; AIRL: f(x, u, x'), GAIL: the logit, `RewardNet`s); default
             MLPs of `config.hidden`.
@@ -397,6 +398,8 @@ class AdversarialTrainer(TrainedParts):
         self.demo_episodes = TrajectoryBatch(obs, act, mask, term)
         self.demo_transitions = demos.transitions()
 
+        if policy is None and generator is not None:
+            policy = getattr(generator, "policy", None)  # the generator's own policy
         self.custom = {"policy": policy is not None, "reward_net": reward_net is not None,
                        "generator": generator is not None}
         if policy is None:
@@ -582,7 +585,7 @@ class AdversarialTrainer(TrainedParts):
         t2 = time.perf_counter()
         if cfg.anneal_lr and self._horizon_iterations:
             self.generator.set_learning_rate_fraction(
-                max(0.0, 1.0 - prog.iteration / self._horizon_iterations))
+                lr_fraction("linear", prog.iteration, self._horizon_iterations))
         gen_stats = self.generator.learn_from(rollout, self.generator_reward,
                                               cfg.entropy_weight * cfg.reward_scale)
         t3 = time.perf_counter()
@@ -648,24 +651,11 @@ class AdversarialTrainer(TrainedParts):
         per = self.config.steps_per_iteration
         target_iterations = -(-int(target_steps) // per)
         self._horizon_iterations = target_iterations
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=target_iterations, initial=self.progress.iteration, desc=self.name,
-                       unit="it", leave=False)
-        try:
-            while self.progress.iteration < target_iterations:
-                row = self.step()
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(ret=f"{row['env_return']:.1f}",
-                                    acc=f"{row['disc_acc_gen']:.2f}")
-                if callback is not None and callback(self, row) is False:
-                    break
-        finally:
-            if bar is not None:
-                bar.close()
+        run_iterations(self.step, start=self.progress.iteration, total=target_iterations,
+                       callback=None if callback is None else (lambda row: callback(self, row)),
+                       progress=progress, desc=self.name,
+                       postfix=lambda row: {"ret": f"{row['env_return']:.1f}",
+                                            "acc": f"{row['disc_acc_gen']:.2f}"})
         return self
 
     def save(self, path: Any) -> Any:

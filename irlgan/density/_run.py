@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from irlgan._io import write_json
 from irlgan.checkpoint import (
@@ -22,6 +21,7 @@ from irlgan.config import config_to_dict
 from irlgan.density._plots import plot_run
 from irlgan.density._train import METRIC_FIELDS, DensityConfig, DensityTrainer, evaluate_density
 from irlgan.runs import MetricsLog, prepare_run_dir, read_config
+from irlgan.schedule import run_iterations
 
 __all__ = ["CHECKPOINT_KIND", "evaluate_run", "load_run", "run_config", "train_run"]
 
@@ -81,29 +81,30 @@ def train_run(
         log.truncate(trainer.iteration)
     total = config.total_iterations
     start_wall = time.perf_counter() - trainer.wall_s
-    bar = tqdm(total=total, initial=trainer.iteration, disable=quiet,
-               desc=f"{config.algorithm} {config.dataset}", leave=False)
-    with bar:
-        while trainer.iteration < total:
-            row = trainer.step()
-            trainer.maybe_validate(row)
-            trainer.wall_s = time.perf_counter() - start_wall
-            if trainer.iteration % config.log_every == 0 or "val_nll" in row or (
-                trainer.iteration == total
-            ):
-                row["wall_s"] = round(trainer.wall_s, 3)
-                log.append(row)
-            bar.update(1)
-            if "val_nll" in row:
-                bar.set_postfix(val_nll=f"{row['val_nll']:.4f}")
-            checkpoint_now = config.checkpoint_every and (
-                trainer.iteration % config.checkpoint_every == 0
-            )
-            stop = stop_after is not None and trainer.iteration >= stop_after
-            if checkpoint_now or stop or trainer.iteration == total:
-                _save(trainer, run_dir)
-            if stop and trainer.iteration < total:
-                return None
+
+    def after_iteration(row: dict[str, Any]) -> bool:
+        trainer.maybe_validate(row)
+        trainer.wall_s = time.perf_counter() - start_wall
+        if trainer.iteration % config.log_every == 0 or "val_nll" in row or (
+            trainer.iteration == total
+        ):
+            row["wall_s"] = round(trainer.wall_s, 3)
+            log.append(row)
+        checkpoint_now = config.checkpoint_every and (
+            trainer.iteration % config.checkpoint_every == 0
+        )
+        stop = stop_after is not None and trainer.iteration >= stop_after
+        if checkpoint_now or stop or trainer.iteration == total:
+            _save(trainer, run_dir)
+        return not stop
+
+    done = run_iterations(trainer.step, start=trainer.iteration, total=total,
+                          callback=after_iteration, progress=not quiet,
+                          desc=f"{config.algorithm} {config.dataset}",
+                          postfix=lambda row: ({"val_nll": f"{row['val_nll']:.4f}"}
+                                               if "val_nll" in row else {}))
+    if done < total:
+        return None
     return _finish(trainer, run_dir, wall_s=trainer.wall_s)
 
 

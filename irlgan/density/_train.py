@@ -51,6 +51,7 @@ from irlgan.density._evaluate import (
     quadrature_report,
 )
 from irlgan.density._models import EnergyMLP, FlowSampler, GaussianNoise
+from irlgan.schedule import lr_fraction
 
 __all__ = ["DensityConfig", "DensityTrainer", "evaluate_density"]
 
@@ -187,11 +188,6 @@ METRIC_FIELDS = (
 )
 
 
-def _cosine(step: int, total: int, final_fraction: float) -> float:
-    progress = min(max(step / max(total, 1), 0.0), 1.0)
-    return final_fraction + (1 - final_fraction) * 0.5 * (1 + math.cos(math.pi * progress))
-
-
 class DensityTrainer:
     """Holds the models, optimisers and random state of one run; `step` runs one iteration.
 
@@ -264,7 +260,7 @@ class DensityTrainer:
     # ----------------------------------------------------------------------------------------
 
     def _set_lrs(self, step: int, total: int) -> None:
-        factor = _cosine(step, total, self.config.final_lr_fraction)
+        factor = lr_fraction("cosine", step, total, self.config.final_lr_fraction)
         for opt in (self.opt_energy, self.opt_flow):
             for group in opt.param_groups:
                 group["lr"] = group["base"] * factor

@@ -303,3 +303,32 @@ def test_a_loaded_state_from_another_algorithm_or_seed_is_refused():
         irlgan.GAIL("irlgan/PointMass-v0", pm, config=SMALL, seed=1).load_state_dict(state)
     with pytest.raises(ValueError, match="seed 1"):
         irlgan.AIRL("irlgan/PointMass-v0", pm, config=SMALL, seed=2).load_state_dict(state)
+
+
+@pytest.mark.parametrize("name", ["airl", "gan-gcl"])
+def test_the_sac_generator_trains_through_the_same_loop_and_resumes_exactly(name):
+    """generator="sac": soft actor-critic relabels its replay buffer with the current reward."""
+    from irlgan.rl import SACConfig, SoftActorCritic
+
+    config = dataclasses.replace(SMALL, generator="sac",
+                                 sac=SACConfig(batch_size=32, learning_starts=20,
+                                               updates_per_step=0.1, q_hidden=(16,)))
+    pm = _point_mass_demos()
+    cls = ALGORITHMS[name]
+    a = cls("irlgan/PointMass-v0", pm, config=config, seed=2)
+    assert isinstance(a.generator, SoftActorCritic) and a.config.discount == 0.99
+    a.learn(80)
+    state = io.BytesIO()
+    torch.save(a.state_dict(), state)
+    rows = []
+    a.learn(80, callback=lambda algo, row: rows.append(row))
+    assert np.isfinite(rows[-1]["disc_loss"])
+    b = cls("irlgan/PointMass-v0", pm, config=config, seed=2)
+    state.seek(0)
+    b.load_state_dict(torch.load(state, weights_only=True))
+    b.learn(80)
+    for (k, x), (_, y) in zip(a.policy.state_dict().items(), b.policy.state_dict().items(),
+                              strict=True):
+        assert torch.equal(x, y), k
+    a.close()
+    b.close()

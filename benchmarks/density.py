@@ -48,6 +48,7 @@ from irlgan.density import (  # noqa: E402
     sample_data,
     train_run,
 )
+from irlgan.seeding import DENSITY_STREAMS, spawn_seeds  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = {
@@ -129,7 +130,8 @@ def paired_differences(runs_dir: Path, dataset: str, seed: int, results: dict) -
     for method, folder in folders.items():
         trainer = load_run(folder)
         cfg = trainer.config
-        test = sample_data(dataset, cfg.test_size, torch.Generator().manual_seed(seed + 2_000_003))
+        test_seed = spawn_seeds(seed, DENSITY_STREAMS)["test"]  # the test set of evaluate_density
+        test = sample_data(dataset, cfg.test_size, torch.Generator().manual_seed(test_seed))
         energy = in_chunks(trainer.model_energy, test).double()
         log_p[method] = -energy - results[keys[method]]["log_z_quadrature"]
     out = {}

@@ -11,14 +11,38 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STREAMS", "seed_streams"]
+__all__ = ["DENSITY_STREAMS", "STREAMS", "seed_streams", "spawn_seeds"]
 
 STREAMS = ("policy_init", "discriminator_init", "collector", "generator", "discriminator", "bc")
 """The independent random streams of a run, in the order `SeedSequence.spawn` makes them."""
 
 
+DENSITY_STREAMS = ("training", "energy_init", "flow_init", "noise_fit", "validation", "test",
+                   "importance", "mmd", "plots")
+"""The streams of a density run (`irlgan.density`): the training batches and noise draws, the
+initialisations, the sample the Gaussian noise is fitted to, the validation and test sets, the
+importance-sampling proposal, the MMD samples and the plots' samples."""
+
+
+def spawn_seeds(seed: int, names: tuple[str, ...]) -> dict[str, int]:
+    """One independent 63-bit seed per name, from `SeedSequence(seed).spawn(len(names))`.
+
+    Args:
+        seed: the run's seed (a non-negative integer).
+        names: the components, in a fixed order (the order decides which child each gets).
+
+    Returns:
+        {name: seed}.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    children = np.random.SeedSequence(int(seed)).spawn(len(names))
+    return {name: int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
+            for name, child in zip(names, children, strict=True)}
+
+
 def seed_streams(seed: int) -> dict[str, int]:
-    """One independent 63-bit seed per component of a run, from `SeedSequence(seed).spawn`.
+    """The streams of an adversarial control run: `spawn_seeds(seed, STREAMS)`.
 
     Args:
         seed: the run's seed (a non-negative integer).
@@ -26,8 +50,4 @@ def seed_streams(seed: int) -> dict[str, int]:
     Returns:
         {stream name: seed} for the names in `STREAMS`.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    children = np.random.SeedSequence(int(seed)).spawn(len(STREAMS))
-    return {name: int(child.generate_state(1, np.uint64)[0] >> np.uint64(1))
-            for name, child in zip(STREAMS, children, strict=True)}
+    return spawn_seeds(seed, STREAMS)

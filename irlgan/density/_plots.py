@@ -66,7 +66,7 @@ def plot_run(trainer: DensityTrainer, run_dir: str | Path, summary: dict[str, An
     ax.set_title(f"sampler q, flow NLL {summary['flow_nll']:.3f}", fontsize=9)
     _save(fig, run_dir / "plots" / "flow_density.png")
 
-    g = torch.Generator().manual_seed(trainer.seed + 5_000_011)
+    g = torch.Generator().manual_seed(trainer.streams["plots"])
     data = sample_data(cfg.dataset, 2000, g).numpy()
     samples = noise.flow_sample(2000, g).float().numpy()
     fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharex=True, sharey=True)

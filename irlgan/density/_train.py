@@ -52,6 +52,7 @@ from irlgan.density._evaluate import (
 )
 from irlgan.density._models import EnergyMLP, FlowSampler, GaussianNoise
 from irlgan.schedule import lr_fraction
+from irlgan.seeding import DENSITY_STREAMS, spawn_seeds
 
 __all__ = ["DensityConfig", "DensityTrainer", "evaluate_density"]
 
@@ -193,24 +194,28 @@ class DensityTrainer:
 
     Args:
         config: the run's settings.
-        seed: seeds the parameter initialisation (inside `torch.random.fork_rng`, so the global
-            generator is left as it was) and the run's `torch.Generator`; validation and test
-            sets come from generators derived from the seed.
+        seed: the run's seed. Every random component draws from its own stream
+            (`irlgan.seeding.DENSITY_STREAMS`, spawned from `SeedSequence(seed)`): the training
+            generator, the energy's and the flow's initialisation (inside
+            `torch.random.fork_rng`, so the global generator is left as it was), the Gaussian
+            noise's fit, and the validation, test, importance-sampling and MMD samples.
     """
 
     def __init__(self, config: DensityConfig, seed: int = 0) -> None:
         self.config = config
         self.seed = int(seed)
-        self.generator = torch.Generator().manual_seed(self.seed)
+        self.streams = spawn_seeds(self.seed, DENSITY_STREAMS)
+        self.generator = torch.Generator().manual_seed(self.streams["training"])
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+            torch.manual_seed(self.streams["energy_init"])
             self.energy = EnergyMLP(config.energy_hidden, config.confine)
             self.log_z = nn.Parameter(torch.zeros(()))
-            torch.manual_seed(self.seed + 1)  # the flow's start is independent of the energy's size
+            torch.manual_seed(self.streams["flow_init"])  # independent of the energy's size
             broad = config.broad_weight if config.flow_noise else 0.0
             self.flow = FlowSampler(config.flow_transforms, config.flow_hidden, config.flow_bins,
                                     broad, config.broad_std)
-        fit = sample_data(config.dataset, 100_000, torch.Generator().manual_seed(self.seed + 17))
+        fit = sample_data(config.dataset, 100_000,
+                          torch.Generator().manual_seed(self.streams["noise_fit"]))
         self.gaussian = GaussianNoise(fit, config.noise_inflate)
         self.opt_energy = torch.optim.Adam(
             [{"params": self.energy.parameters(), "lr": config.energy_lr, "base": config.energy_lr},
@@ -230,7 +235,7 @@ class DensityTrainer:
         self.wall_s = 0.0
         self._validation = sample_data(
             config.dataset, config.validation_size,
-            torch.Generator().manual_seed(self.seed + 1_000_003),
+            torch.Generator().manual_seed(self.streams["validation"]),
         )
 
     # ----------------------------------------------------------------------------------------
@@ -465,7 +470,8 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     """
     cfg = trainer.config
     seed = trainer.seed if seed is None else seed
-    g_test = torch.Generator().manual_seed(seed + 2_000_003)
+    streams = spawn_seeds(seed, DENSITY_STREAMS)
+    g_test = torch.Generator().manual_seed(streams["test"])
     test = sample_data(cfg.dataset, cfg.test_size, g_test)
     quad = quadrature_report(trainer.model_energy, box=cfg.eval_box,
                              resolution=cfg.final_resolution)
@@ -475,14 +481,14 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     reference, reference_se = REFERENCE_NLL[cfg.dataset]
 
     noise = trainer.noise if cfg.algorithm != "flow" else trainer.flow
-    g_is = torch.Generator().manual_seed(seed + 3_000_017)
+    g_is = torch.Generator().manual_seed(streams["importance"])
     proposal, log_q = noise.rsample_and_log_prob(cfg.importance_samples, g_is)
     log_z_is, ess = importance_log_z_with_ess(trainer.model_energy, proposal.float(),
                                               log_q.double())
 
     flow_log_prob = getattr(noise, "flow_log_prob", noise.log_prob)  # the flow without mixture
     flow_logq = in_chunks(flow_log_prob, test).double()
-    g_mmd = torch.Generator().manual_seed(seed + 4_000_037)
+    g_mmd = torch.Generator().manual_seed(streams["mmd"])
     m = cfg.mmd_samples
     flow_samples = noise.flow_sample(m, g_mmd).float()
     data_a = sample_data(cfg.dataset, m, g_mmd)

@@ -186,13 +186,24 @@ def test_learned_reward_wrapper_passes_gymnasiums_checker():
     algo.close()
 
 
-def test_generator_reward_is_the_first_reward_kind_times_the_scale():
+def test_generator_reward_is_the_first_reward_kind_times_the_scale_and_airls_holds_its_entropy():
     config = dataclasses.replace(SMALL, reward_scale=2.5)
     algo = irlgan.AIRL(make_drift, drift_demos(), config=config, seed=0)
     obs, act, nxt, term = algo.demo_transitions
-    expected = 2.5 * algo.reward(obs.numpy(), act.numpy(), nxt.numpy(), term.numpy(), "f")
+    f = algo.reward(obs.numpy(), act.numpy(), nxt.numpy(), term.numpy(), "f")
+    with torch.no_grad():
+        log_pi = algo.policy.log_prob(obs, act).numpy()
+    # AIRL's generator reward is its logit f - alpha log pi (entropy in the reward), scaled
+    expected = 2.5 * (f - config.entropy_weight * log_pi)
     np.testing.assert_allclose(algo.generator_reward(obs, act, nxt, term).numpy(), expected,
+                               rtol=1e-5, atol=1e-5)
+    assert algo.generator_entropy_weight == 0.0
+    gail = irlgan.GAIL(make_drift, drift_demos(), config=config, seed=0)
+    expected = 2.5 * gail.reward(obs.numpy(), act.numpy(), nxt.numpy(), term.numpy())
+    np.testing.assert_allclose(gail.generator_reward(obs, act, nxt, term).numpy(), expected,
                                rtol=1e-6)
+    assert gail.generator_entropy_weight == 2.5 * config.entropy_weight
+    gail.close()
     algo.close()
 
 

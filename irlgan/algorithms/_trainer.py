@@ -356,6 +356,9 @@ class AdversarialTrainer(TrainedParts):
     """The learned rewards `reward` offers; the first is the generator's and the default."""
     reward_net_protocol: ClassVar[type] = RewardNet
     """The protocol a user's `reward_net` must satisfy."""
+    entropy_in_reward: ClassVar[bool] = False
+    """The generator's reward already holds -alpha log pi (AIRL: its logit f - log pi, scored
+    with the discriminator's log pi), so the generator adds no entropy term of its own."""
     transfer_reward_kind: ClassVar[str] = ""
     """The reward kind to keep for a learner in changed dynamics (default: the first kind)."""
 
@@ -562,15 +565,26 @@ class AdversarialTrainer(TrainedParts):
 
     def generator_reward(self, obs: Tensor, act: Tensor, next_obs: Tensor,
                          terminated: Tensor) -> Tensor:
-        """The generator's per-step reward (no entropy term, no gradient): the first of
-        `reward_kinds`, times `reward_scale`. Shapes [..., d] -> [...]."""
+        r"""The generator's per-step reward (no gradient): the first of `reward_kinds`, times
+        `reward_scale`; with `entropy_in_reward` (AIRL) also $-lpha\log\pi(u|x)$ under the
+        current policy, the same $\log\pi$ as the discriminator's. Shapes [..., d] -> [...]."""
         lead = obs.shape[:-1]
+        flat_obs, flat_act = obs.reshape(-1, obs.shape[-1]), act.reshape(-1, act.shape[-1])
         with torch.no_grad():
             value = self.learned_reward(
-                self.discriminator, obs.reshape(-1, obs.shape[-1]),
-                act.reshape(-1, act.shape[-1]), next_obs.reshape(-1, next_obs.shape[-1]),
+                self.discriminator, flat_obs, flat_act, next_obs.reshape(-1, next_obs.shape[-1]),
                 terminated.reshape(-1), self.reward_kinds[0])
+            if self.entropy_in_reward:
+                log_pi = self.policy.log_prob(flat_obs.to(torch.float32), flat_act)
+                value = value - self.config.entropy_weight * log_pi.to(value.dtype)
         return (value.to(torch.float32) * self.config.reward_scale).reshape(lead)
+
+    @property
+    def generator_entropy_weight(self) -> float:
+        """The entropy weight the generator adds itself: 0 when it is in the reward."""
+        if self.entropy_in_reward:
+            return 0.0
+        return self.config.entropy_weight * self.config.reward_scale
 
     def step(self) -> dict[str, float]:
         """Runs one iteration (rollout, discriminator, generator); returns its metrics row."""
@@ -587,7 +601,7 @@ class AdversarialTrainer(TrainedParts):
             self.generator.set_learning_rate_fraction(
                 lr_fraction("linear", prog.iteration, self._horizon_iterations))
         gen_stats = self.generator.learn_from(rollout, self.generator_reward,
-                                              cfg.entropy_weight * cfg.reward_scale)
+                                              self.generator_entropy_weight)
         t3 = time.perf_counter()
         with torch.no_grad():
             mean_reward = float(self.generator_reward(rollout.obs, rollout.actions,

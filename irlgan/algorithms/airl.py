@@ -7,11 +7,11 @@ $$ \ell = f(x, u, x') - \log\pi(u \mid x), \qquad f = g(x) + \gamma h(x') - h(x)
 the GAN-GCL logit of a single step with cost $c = -f$, $\log Z = 0$ (the shaping term takes the
 place of a partition function: $h$ absorbs the soft value) and $\log q = \log\pi$ of the current
 generator. The loss is `irlgan.losses.discriminator_loss` on those numbers. The generator's
-objective is $\log D - \log(1 - D) = \ell = f - \log\pi$ per step: the trainer gives the
-generator the reward $f$ with entropy weight $\alpha$ (`AdversarialConfig.entropy_weight`; 1 is
-exactly $\ell$, $\alpha < 1$ a colder generator), and the generator adds $-\alpha\log\pi$ itself
-(`airl_reward` is the same sum as one function). The discriminator keeps the actual $\log\pi$,
-so its optimum for $f$ does not depend on $\alpha$.
+reward is $\log D - \log(1 - D) = \ell = f - \log\pi$ per step, with the same $\log\pi$ as
+the discriminator's (`entropy_in_reward`): the trainer gives the generator
+$f - \alpha\log\pi$ (`airl_reward`; $\alpha$ is `AdversarialConfig.entropy_weight`, 1 is
+exactly $\ell$, $\alpha < 1$ a colder generator) and entropy weight 0. The discriminator keeps the
+actual $\log\pi$, so its optimum for $f$ does not depend on $\alpha$.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ class AIRL(AdversarialTrainer):
     discriminates = "transitions"
     reward_kinds = ("f", "g")
     transfer_reward_kind = "g"
+    entropy_in_reward = True
 
     @classmethod
     def build_discriminator(cls, obs_dim: int, act_dim: int, config: AdversarialConfig,

@@ -566,7 +566,7 @@ class AdversarialTrainer(TrainedParts):
     def generator_reward(self, obs: Tensor, act: Tensor, next_obs: Tensor,
                          terminated: Tensor) -> Tensor:
         r"""The generator's per-step reward (no gradient): the first of `reward_kinds`, times
-        `reward_scale`; with `entropy_in_reward` (AIRL) also $-lpha\log\pi(u|x)$ under the
+        `reward_scale`; with `entropy_in_reward` (AIRL) also $-\alpha\log\pi(u \mid x)$ under the
         current policy, the same $\log\pi$ as the discriminator's. Shapes [..., d] -> [...]."""
         lead = obs.shape[:-1]
         flat_obs, flat_act = obs.reshape(-1, obs.shape[-1]), act.reshape(-1, act.shape[-1])

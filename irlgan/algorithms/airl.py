@@ -78,7 +78,7 @@ def airl_reward(reward_net: nn.Module, obs: Tensor, act: Tensor, next_obs: Tenso
 class AIRL(AdversarialTrainer):
     r"""Adversarial inverse RL (Fu, Luo, Levine 2018) on `irlgan.AdversarialTrainer`.
 
-    The discriminator compares transitions with the logit $f(x, u, x') - \log\pi(u|x)$ and
+    The discriminator compares transitions with the logit $f(x, u, x') - \log\pi(u \mid x)$ and
     $f = g + \gamma h(x') - h(x)$ (`irlgan.models.ShapedReward`; $\gamma$ is the generator's
     discount, `AdversarialConfig.discount`). Rewards (`reward_kinds`): ``"f"``, the shaped
     $f(x, u, x')$ the generator is trained on; ``"g"``, the reward term $g(x)$ (or $g(x, u)$)

@@ -27,7 +27,6 @@ run s never overlap those of run s + 1. The generators' states go into every che
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -727,8 +726,3 @@ class AdversarialTrainer(TrainedParts):
             if not exact:
                 self.buffer.discard_unfinished()
         self.resume_mode = "exact" if exact else "episode_boundary"
-
-
-def config_with(config: AdversarialConfig, **changes: Any) -> AdversarialConfig:
-    """A copy of `config` with fields replaced (nested configs included)."""
-    return dataclasses.replace(config, **changes)

@@ -88,6 +88,15 @@ def episode_cost(cost: nn.Module, episodes: TrajectoryBatch) -> Tensor:
     return masked_sum(cost(episodes.obs[:, :steps], episodes.act), episodes.mask)
 
 
+def default_cost(obs_dim: int, act_dim: int, config: AdversarialConfig,
+                 generator: torch.Generator | None) -> nn.Module:
+    """The default per-step cost of GAN-GCL and GCL: an MLP of `config.hidden` (c(x) with
+    `config.state_only`)."""
+    from irlgan.models import MLPCost
+
+    return MLPCost(obs_dim, act_dim, config.hidden, config.state_only, generator)
+
+
 def build_log_z(obs_dim: int, config: AdversarialConfig,
                 generator: torch.Generator | None) -> nn.Module:
     """log Z(x_0) (or, with `config.log_z == "scalar"`, a constant whose slope is frozen)."""
@@ -120,10 +129,8 @@ class GANGCL(AdversarialTrainer):
     def build_discriminator(cls, obs_dim: int, act_dim: int, config: AdversarialConfig,
                             reward_net: nn.Module | None,
                             generator: torch.Generator | None) -> nn.ModuleDict:
-        from irlgan.models import MLPCost
-
         if reward_net is None:
-            reward_net = MLPCost(obs_dim, act_dim, config.hidden, config.state_only, generator)
+            reward_net = default_cost(obs_dim, act_dim, config, generator)
         return nn.ModuleDict({"cost": reward_net,
                               "log_z": build_log_z(obs_dim, config, generator)})
 

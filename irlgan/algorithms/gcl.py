@@ -25,7 +25,7 @@ from irlgan.algorithms._trainer import (
     Episodes,
     register,
 )
-from irlgan.algorithms.gan_gcl import build_log_z, episode_cost
+from irlgan.algorithms.gan_gcl import build_log_z, default_cost, episode_cost
 from irlgan.protocols import Cost
 
 __all__ = ["GCL", "gcl_loss"]
@@ -78,10 +78,8 @@ class GCL(AdversarialTrainer):
     def build_discriminator(cls, obs_dim: int, act_dim: int, config: AdversarialConfig,
                             reward_net: nn.Module | None,
                             generator: torch.Generator | None) -> nn.ModuleDict:
-        from irlgan.models import MLPCost
-
         if reward_net is None:
-            reward_net = MLPCost(obs_dim, act_dim, config.hidden, config.state_only, generator)
+            reward_net = default_cost(obs_dim, act_dim, config, generator)
         modules = {"cost": reward_net}
         if config.log_z == "initial_state":
             modules["start_term"] = build_log_z(obs_dim, config, generator)

@@ -1,9 +1,11 @@
-"""Small file helpers: atomic writes, so an interrupted run never leaves half a file."""
+"""Small file helpers: atomic writes, so an interrupted run never leaves half a file, and strict
+JSON (no NaN or Infinity, which strict parsers reject: a non-finite number is written as null)."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -41,9 +43,40 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
-def write_json(path: str | os.PathLike, data: Any) -> None:
-    """Atomically writes `data` as indented JSON."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+SCHEMA_VERSION = 1
+"""The version of every JSON file irlgan writes in run folders (`schema_version`)."""
+
+
+def strict_json(data: Any) -> Any:
+    """`data` with every non-finite float replaced by None (tuples become lists)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {str(k): strict_json(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [strict_json(v) for v in data]
+    if hasattr(data, "item") and getattr(data, "ndim", None) == 0:  # numpy / torch scalars
+        return strict_json(data.item())
+    return data
+
+
+def json_text(data: Any) -> str:
+    """Indented strict JSON (`strict_json`), ending in a newline."""
+    return json.dumps(strict_json(data), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def write_json(path: str | os.PathLike, data: Any, *, schema: str | None = None) -> None:
+    """Atomically writes `data` as indented strict JSON.
+
+    With `schema` (e.g. ``"irlgan.summary"``), a dict gets ``"schema"`` and ``"schema_version"``
+    keys first, so that a reader can tell what the file is and which version wrote it.
+    """
+    if schema is not None:
+        if not isinstance(data, dict):
+            raise ValueError("a JSON file with a schema must hold an object")
+        data = {"schema": schema, "schema_version": SCHEMA_VERSION,
+                **{k: v for k, v in data.items() if k not in ("schema", "schema_version")}}
+    atomic_write_text(path, json_text(data))
 
 
 def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> None:

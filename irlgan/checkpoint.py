@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from irlgan._io import atomic_write
+from irlgan.errors import CheckpointError
 
 __all__ = [
     "CheckpointError",
@@ -46,10 +47,6 @@ __all__ = [
 FORMAT_NAME = "irlgan-checkpoint"
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^ckpt-(\d{8})\.pt$")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, unreadable, foreign or of the wrong kind."""
 
 
 def checkpoint_path(run_dir: str | os.PathLike[str], iteration: int) -> Path:
@@ -105,14 +102,13 @@ def load_checkpoint(path: str | os.PathLike[str], *, kind: str | None = None) ->
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    with path.open("rb") as handle:  # a file that cannot be opened is an I/O error (OSError)
+        handle.read(1)
     try:
         record = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - every failure becomes one clear message
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(
-            f"checkpoint {path} cannot be read (corrupt, truncated or not a safe torch file): "
-            f"{reason}"
-        ) from error
+        raise CheckpointError(f"checkpoint {path} cannot be read: {_reason(path, error)}") \
+            from error
     if not isinstance(record, dict) or record.get("format") != FORMAT_NAME:
         raise CheckpointError(
             f"checkpoint {path} was not written by irlgan (no '{FORMAT_NAME}' header)"
@@ -130,6 +126,22 @@ def load_checkpoint(path: str | os.PathLike[str], *, kind: str | None = None) ->
     if not isinstance(payload, dict):
         raise CheckpointError(f"checkpoint {path} has no payload")
     return payload
+
+
+def _reason(path: Path, error: Exception) -> str:
+    """Why torch could not read a file, in our words: torch's own messages suggest reloading
+    with `weights_only=False`, which would run whatever code the file holds."""
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != b"PK\x03\x04":  # torch.save always writes a zip archive
+        return "it is not a torch archive (corrupt, or a file of another program)"
+    text = str(error)
+    if "weights_only" in text or "Unsupported global" in text or "pickle" in text.lower():
+        return ("it holds Python objects other than tensors and plain data, which irlgan never "
+                "writes and will not run (a foreign or tampered file)")
+    if "zip" in text.lower() or "archive" in text.lower() or "EOF" in text or "truncat" in text:
+        return "it is not a complete torch archive (truncated or corrupt)"
+    return "it is corrupt or not a torch file"
 
 
 def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[tuple[int, Path]]:

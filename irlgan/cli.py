@@ -4,8 +4,13 @@
 irlgan demo [--out DIR]
 irlgan train ALGO (--env ID | --data NAME) [--steps N] [--seed S] [--out DIR] [--resume] ...
 irlgan expert --env ID [--steps N] [--out DIR]
-irlgan eval RUN_DIR
+irlgan eval RUN_DIR [--episodes N] [--output FILE] [--demos DIR]
+irlgan --version
 ```
+
+Every failure ends in one line on standard error and an exit status per class of failure
+(`irlgan.errors`: 2 bad input, 3 incompatible checkpoint, 4 input/output, 5 divergence, 6 run
+folder in use, 130 interrupted, 1 internal error), never in a traceback.
 
 The parser lives here; the work is done by the module of each task family: `irlgan.control`
 (GAN-GCL, GCL and AIRL on control tasks), `irlgan.density` (EBMs, NCE and flows on 2-D data)
@@ -18,6 +23,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from irlgan.config import parse_overrides
 
@@ -59,6 +65,8 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from irlgan.runs import read_config
 
+    if not Path(args.run_dir).is_dir():
+        raise ValueError(f"{args.run_dir} is not a folder")
     task = read_config(args.run_dir).get("task")
     modules = {"control": "irlgan.control.commands", "density": "irlgan.density.commands"}
     if task not in modules:
@@ -90,13 +98,56 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+EXIT_HELP = """exit status: 0 success, 1 internal error (IRLGAN_DEBUG=1 shows the traceback),
+2 bad input, 3 incompatible or corrupt checkpoint or run folder, 4 input/output error,
+5 training diverged, 6 run folder in use by another process, 130 interrupted."""
+
+
+def _wrap(names: list[str], indent: str = "  ") -> str:
+    import textwrap
+
+    return textwrap.fill(", ".join(names), width=96, initial_indent=indent,
+                         subsequent_indent=indent)
+
+
+def _train_epilog() -> str:
+    """What `irlgan train --help` lists: environments, datasets and every --set key."""
+    import dataclasses
+
+    from irlgan.algorithms import AdversarialConfig
+    from irlgan.config import config_to_dict, flatten_overrides
+    from irlgan.control._config import RUN_FIELDS
+    from irlgan.density._datasets import DATASETS
+    from irlgan.density._train import DensityConfig
+    from irlgan.presets import preset_keys
+
+    envs = sorted({key.split("/", 1)[1] for key in preset_keys("control")})
+    control_keys = sorted(RUN_FIELDS) + sorted(flatten_overrides(
+        config_to_dict(AdversarialConfig())))
+    density_keys = sorted(f.name for f in dataclasses.fields(DensityConfig)
+                          if f.name not in ("algorithm", "dataset"))
+    return "\n".join([
+        "environments (--env) with tuned presets:", _wrap(envs),
+        "  any other registered gymnasium id with Box observation and action spaces trains on "
+        "defaults.",
+        "datasets (--data):", _wrap(list(DATASETS)),
+        "--set keys of control tasks (nested fields dotted, tuples comma-separated):",
+        _wrap(control_keys),
+        "--set keys of density tasks:", _wrap(density_keys),
+        "", EXIT_HELP])
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `irlgan` command."""
+    from irlgan import __version__
+
     parser = argparse.ArgumentParser(
         prog="irlgan",
         description="GANs, maximum-entropy IRL and energy-based models, checked against exact "
                     "answers.",
+        epilog=EXIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"irlgan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser(
@@ -114,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a cost (control tasks) or an energy (2-D densities)",
         description="GAN-GCL, GCL, AIRL or GAIL on a control task from demonstrations (--env, "
                     "--demos), "
-                    "or an EBM, NCE or flow baseline on a 2-D dataset (--data).")
+                    "or an EBM, NCE or flow baseline on a 2-D dataset (--data).",
+        epilog=_train_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     names = control_algorithms() + DENSITY_ALGORITHMS
     train.add_argument("algo", choices=names, metavar="ALGO", help="one of: " + ", ".join(names))
     where = train.add_mutually_exclusive_group(required=True)
@@ -137,10 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser(
         "eval", help="evaluate a finished or interrupted run",
-        description="Evaluates the run folder's checkpoint and writes summary.json.")
+        description="Evaluates the run folder's newest checkpoint and writes the result to "
+                    "RUN_DIR/evals/ (never over the training's summary.json).")
     evaluate.add_argument("run_dir", help="a run folder written by `irlgan train`")
     evaluate.add_argument("--episodes", type=_positive, default=None,
-                          help="evaluation episodes (control tasks)")
+                          help="evaluation episodes, at least 20 (control tasks; default: the "
+                               "run's eval_episodes)")
+    evaluate.add_argument("--output", default=None, metavar="FILE",
+                          help="write the result here instead of RUN_DIR/evals/ (for run "
+                               "folders that cannot be written)")
+    evaluate.add_argument("--demos", default=None, metavar="DIR",
+                          help="the run's demonstrations, if they moved (control tasks; checked "
+                               "by content hash)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(func=_eval)
     return parser
@@ -164,20 +224,67 @@ def _set_threads() -> None:
     torch.set_num_threads(threads)
 
 
+_LABELS = {1: "internal error", 2: "error", 3: "checkpoint error", 4: "I/O error",
+           5: "stopped", 6: "busy", 130: "interrupted"}
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    if isinstance(error, KeyboardInterrupt):
+        return "stopped; the run's last checkpoint is kept (continue with --resume)"
+    if not text:
+        return type(error).__name__
+    if not isinstance(error, ValueError | OSError | FloatingPointError | RuntimeError):
+        return f"{type(error).__name__}: {text}"
+    return text
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _warning_line(message, category, filename, lineno, line=None) -> str:  # noqa: ANN001
+    return f"irlgan: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `irlgan` console script; returns the exit status."""
+    """Entry point of the `irlgan` console script; returns the exit status (`irlgan.errors`)."""
+    import json
+    import os
+    import signal
+    import warnings
+
+    from irlgan.errors import exit_status
+
     parser = build_parser()
     args = parser.parse_args(argv)
     _set_threads()
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _interrupt)
+    format_warning = warnings.formatwarning
+    warnings.formatwarning = _warning_line
     try:
         args.overrides = parse_overrides(getattr(args, "set_items", None))
         return int(args.func(args) or 0)
-    except ValueError as error:  # bad input: one clear line, no traceback
-        print(f"irlgan {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"irlgan {args.command}: interrupted", file=sys.stderr)
-        return 130
+    except Exception as error:  # every failure: one line and its class's exit status
+        status = exit_status(error)
+        if status == 1 and os.environ.get("IRLGAN_DEBUG"):
+            raise
+        result = getattr(error, "result", None)
+        message = _one_line(error)
+        if result is not None:  # computed, but not written: never lose it
+            print(json.dumps(result, indent=2))
+            message += "; the result is printed above (write it elsewhere with --output)"
+        if status == 1:
+            message += " (a bug in irlgan: IRLGAN_DEBUG=1 shows the traceback)"
+        print(f"irlgan {args.command}: {_LABELS[status]}: {message}", file=sys.stderr)
+        return status
+    except KeyboardInterrupt as error:
+        print(f"irlgan {args.command}: interrupted: {_one_line(error)}", file=sys.stderr)
+        return exit_status(error)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        warnings.formatwarning = format_warning
 
 
 if __name__ == "__main__":

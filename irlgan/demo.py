@@ -18,6 +18,7 @@ from irlgan._io import atomic_write_text, write_csv, write_json
 from irlgan.algorithms import TabularConfig, evaluate_tabular, train_tabular
 from irlgan.data import sample_demonstrations, save_demonstrations
 from irlgan.envs import GridWorldEnv
+from irlgan.runs import LOCK_FILE, RunLock, read_config
 from irlgan.tabular import log_partition, maxent_irl, soft_value_iteration
 
 DEMONSTRATIONS = 100
@@ -40,6 +41,29 @@ def run_demo(out: str | Path = "irlgan-demo", *, seed: int = 0, iterations: int 
     """
     torch.set_num_threads(1)
     out = Path(out)
+    _check_out(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):
+        return _run(out, seed, iterations, progress, plots)
+
+
+def _check_out(out: Path) -> None:
+    """A demo writes into a new or empty folder, or replaces an earlier demo's output; any
+    other folder holding files is refused."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file, not a folder")
+    if not out.is_dir() or not any(p.name != LOCK_FILE for p in out.iterdir()):
+        return
+    try:
+        task = read_config(out).get("task")
+    except ValueError:
+        task = None
+    if task != "demo":
+        raise ValueError(f"{out} holds files that are not an earlier demo's output; choose "
+                         "another --out")
+
+
+def _run(out: Path, seed: int, iterations: int, progress: bool, plots: bool) -> dict:
     (out / "plots").mkdir(parents=True, exist_ok=True)
     env = GridWorldEnv()
     problem = env.to_tabular("irlgan/GridWorld-v0")
@@ -72,14 +96,15 @@ def run_demo(out: str | Path = "irlgan-demo", *, seed: int = 0, iterations: int 
     metrics = [{"algorithm": name, **row} for name, run in runs.items() for row in run.history]
 
     write_json(out / "config.json", {
-        "environment": "irlgan/GridWorld-v0", "states": mdp.num_states,
+        "task": "demo", "environment": "irlgan/GridWorld-v0", "states": mdp.num_states,
         "actions": mdp.num_actions, "horizon": mdp.horizon, "demonstrations": DEMONSTRATIONS,
         "data_seed": DATA_SEED, "training": asdict(base),
-    })
+    }, schema="irlgan.demo-config")
     write_csv(out / "metrics.csv", metrics)
     write_json(out / "summary.json", {"methods": rows, "reference_iterations":
                                       reference.iterations,
-                                      "reference_gradient_norm": reference.gradient_norm})
+                                      "reference_gradient_norm": reference.gradient_norm},
+               schema="irlgan.demo-summary")
     table = _table(rows)
     print(table)
     if plots:

@@ -249,9 +249,9 @@ def test_demonstrations_outside_the_action_box_are_refused():
     demos = drift_demos(2)
     bad = irlgan.Demonstrations.from_arrays(
         demos.observations, [demos.actions[0] * 50] + demos.actions[1:], demos.terminated)
-    with pytest.raises(ValueError, match="outside the action space"):
+    with pytest.raises(ValueError, match="outside the environment.s action space"):
         irlgan.AIRL(make_drift, bad, config=SMALL)
-    with pytest.raises(ValueError, match="obs/act widths"):
+    with pytest.raises(ValueError, match="have width 2, the environment.s observation space"):
         irlgan.AIRL("Pendulum-v1", demos, config=SMALL)
 
 
@@ -310,7 +310,7 @@ def test_a_loaded_state_from_another_algorithm_or_seed_is_refused():
     pm = _point_mass_demos()
     a = irlgan.AIRL("irlgan/PointMass-v0", pm, config=SMALL, seed=1)
     state = a.state_dict()
-    with pytest.raises(ValueError, match="algorithm 'airl'"):
+    with pytest.raises(ValueError, match="written by a 'airl' run"):
         irlgan.GAIL("irlgan/PointMass-v0", pm, config=SMALL, seed=1).load_state_dict(state)
     with pytest.raises(ValueError, match="seed 1"):
         irlgan.AIRL("irlgan/PointMass-v0", pm, config=SMALL, seed=2).load_state_dict(state)

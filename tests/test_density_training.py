@@ -182,9 +182,12 @@ def test_cli_train_writes_the_run_folder_and_eval_reproduces_the_summary(tmp_pat
     assert summary["kl_gap"] == pytest.approx(summary["nll"] - summary["reference_nll"])
     for name in ("energy", "flow_density", "samples", "curves"):
         assert (out / "plots" / f"{name}.png").stat().st_size > 0
-    (out / "summary.json").unlink()
+    written = (out / "summary.json").read_bytes()
     assert cli.main(["eval", str(out), "--quiet"]) == 0
-    again = json.loads((out / "summary.json").read_text())
+    assert (out / "summary.json").read_bytes() == written, "eval changed the training's summary"
+    (result,) = (out / "evals").glob("*.json")
+    again = json.loads(result.read_text())
+    assert again["schema"] == "irlgan.eval" and again["checkpoint"] == result.stem
     for key in DESIGN_KEYS:
         assert again[key] == pytest.approx(summary[key], abs=1e-9), key
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from irlgan.data import load_continuous_demonstrations
+import irlgan
 from irlgan.rl import EVAL_SEED_BASE, evaluate_policy, load_policy
 from irlgan.rl.commands import expert, expert_config_with_overrides
 
@@ -26,9 +26,13 @@ def test_expert_command_writes_demonstrations_policy_and_reference_returns(tmp_p
     assert {"arrays.npz", "metadata.json", "expert.json", "policy.pt", "config.json",
             "metrics.csv"} <= names
     summary = json.loads((out / "expert.json").read_text())
-    demos = load_continuous_demonstrations(out)
-    assert demos.count == 6 and demos.env_id == "irlgan/PointMass-v0"
-    assert demos.horizon == 50 and (demos.lengths == 50).all() and demos.deterministic is False
+    demos = irlgan.Demonstrations.load(out)
+    assert len(demos) == 6 and demos.env_id == "irlgan/PointMass-v0"
+    assert (demos.lengths == 50).all()
+    # the point mass's episodes end at its time limit: truncated, never terminated
+    assert demos.terminated == [False] * 6 and demos.truncated == [True] * 6
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["format_version"] == 3
     assert demos.expert_return == summary["expert_return"]
     assert demos.random_return == summary["random_return"]
     assert summary["env_steps"] >= 2000 and summary["eval_episodes"] == 5
@@ -39,8 +43,10 @@ def test_expert_command_writes_demonstrations_policy_and_reference_returns(tmp_p
     # demonstrations replay: their returns are the true returns of their own actions
     from irlgan.envs import point_mass_true_cost
 
-    cost = point_mass_true_cost(demos.obs[:, :-1].double(), demos.actions.double().clamp(-1, 1))
-    np.testing.assert_allclose(-cost.sum(-1).numpy(), demos.returns.numpy(), rtol=1e-4)
+    obs = torch.as_tensor(np.stack([o[:-1] for o in demos.observations])).double()
+    act = torch.as_tensor(np.stack(demos.actions)).double().clamp(-1, 1)
+    cost = point_mass_true_cost(obs, act)
+    np.testing.assert_allclose(-cost.sum(-1).numpy(), demos.returns, rtol=1e-4)
     config = json.loads((out / "config.json").read_text())
     assert config["task"] == "expert" and config["config"]["demo_episodes"] == 6
 
@@ -48,9 +54,11 @@ def test_expert_command_writes_demonstrations_policy_and_reference_returns(tmp_p
 def test_expert_command_is_deterministic_given_the_seed(tmp_path):
     expert(_args(tmp_path / "a"))
     expert(_args(tmp_path / "b"))
-    first = load_continuous_demonstrations(tmp_path / "a")
-    second = load_continuous_demonstrations(tmp_path / "b")
-    assert torch.equal(first.actions, second.actions)
+    first = irlgan.Demonstrations.load(tmp_path / "a")
+    second = irlgan.Demonstrations.load(tmp_path / "b")
+    assert first.content_hash() == second.content_hash()
+    for a, b in zip(first.actions, second.actions, strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_overrides_reach_both_config_levels_and_unknown_keys_are_named():
@@ -77,7 +85,7 @@ def test_the_irlgan_command_line_runs_expert(tmp_path):
                    "--out", str(out), "--set", "demo_episodes=3", "--set", "eval_episodes=2",
                    "--quiet"])
     assert status == 0
-    assert load_continuous_demonstrations(out).count == 3
+    assert len(irlgan.Demonstrations.load(out)) == 3
     assert json.loads((out / "expert.json").read_text())["seed"] == 2
 
 

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor, nn
 
 from irlgan.algorithms._adversarial import TrajectoryBatch
+from irlgan.errors import PARAMETER_LIMIT, VALUE_LIMIT, CheckpointError, check_divergence
 from irlgan.protocols import Generator, Policy, RewardNet, check_protocol
 from irlgan.rl import PPOConfig
 from irlgan.schedule import lr_fraction, run_iterations
@@ -393,9 +394,8 @@ class AdversarialTrainer(TrainedParts):
         self.observation_space = self.vec_env.observation_space
         self.action_space = self.vec_env.action_space
         obs_dim, act_dim = self.vec_env.obs_dim, self.vec_env.act_dim
-        self._check_demos(demos, obs_dim, act_dim)
+        demos.check_spaces(self.observation_space, self.action_space)
         self.demos = demos
-        self._check_action_bounds()
         obs, act, mask, term = demos.padded()
         self.demo_episodes = TrajectoryBatch(obs, act, mask, term)
         self.demo_transitions = demos.transitions()
@@ -474,23 +474,6 @@ class AdversarialTrainer(TrainedParts):
     # Construction helpers
     # ------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_demos(demos: Any, obs_dim: int, act_dim: int) -> None:
-        if (demos.obs_dim, demos.act_dim) != (obs_dim, act_dim):
-            raise ValueError(f"demonstrations have obs/act widths {demos.obs_dim}/"
-                             f"{demos.act_dim}, the environment {obs_dim}/{act_dim}")
-
-    def _check_action_bounds(self) -> None:
-        low = np.asarray(self.action_space.low, dtype=np.float64)
-        high = np.asarray(self.action_space.high, dtype=np.float64)
-        acts = np.concatenate(self.demos.actions).astype(np.float64)
-        tol = 1e-5 * np.maximum(1.0, np.abs(np.concatenate([low, high])).max())
-        outside = (acts < low - tol) | (acts > high + tol)
-        if outside.any():
-            row, col = np.argwhere(outside)[0]
-            raise ValueError(f"demonstrated action {acts[row, col]:g} (dimension {col}) is "
-                             f"outside the action space [{low[col]:g}, {high[col]:g}]")
-
     def _default_generator(self) -> Any:
         from irlgan.rl import MaxEntPPO
 
@@ -548,10 +531,8 @@ class AdversarialTrainer(TrainedParts):
             i_d = _subset(n_data, cfg.disc_batch, self.disc_gen)
             i_g = _subset(n_gen, cfg.disc_batch, self.disc_gen)
             loss, logit_d, logit_g, extra = self.discriminator_loss(data_at(i_d), gen_at(i_g))
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"{self.name}: the discriminator loss is {float(loss)} at iteration "
-                    f"{self.progress.iteration + 1}; lower disc_lr or reward_scale")
+            check_divergence(self.progress.iteration + 1, [
+                ("the discriminator loss", loss, VALUE_LIMIT, self._disc_cause())])
             self.disc_opt.zero_grad()
             loss.backward()
             self.disc_opt.step()
@@ -605,6 +586,7 @@ class AdversarialTrainer(TrainedParts):
         with torch.no_grad():
             mean_reward = float(self.generator_reward(rollout.obs, rollout.actions,
                                                       rollout.next_obs, rollout.terminated).mean())
+        self._check_divergence(stats, gen_stats, mean_reward)
         prog.iteration += 1
         prog.env_steps += rollout.num_steps
         prog.times["rollout"] += t1 - t0
@@ -626,6 +608,37 @@ class AdversarialTrainer(TrainedParts):
             "time_rollout": round(prog.times["rollout"], 3),
             "time_disc": round(prog.times["disc"], 3), "time_gen": round(prog.times["gen"], 3),
         }
+
+    def _disc_cause(self) -> str:
+        cfg = self.config
+        return (f"the discriminator's learning rate (disc_lr = {cfg.disc_lr:g}) or the reward "
+                f"scale (reward_scale = {cfg.reward_scale:g}); lower them")
+
+    def _generator_cause(self) -> str:
+        if self.custom["generator"]:
+            return f"the settings of the generator passed in ({type(self.generator).__name__})"
+        if self.config.generator == "sac":
+            from irlgan.rl import SACConfig
+
+            sac = self.config.sac or SACConfig()
+            return (f"the generator's learning rate (sac.learning_rate = "
+                    f"{sac.learning_rate:g}); lower it")
+        return (f"the generator's learning rate (ppo.learning_rate = "
+                f"{self.config.ppo.learning_rate:g}); lower it")
+
+    def _check_divergence(self, disc_stats: dict[str, float], gen_stats: dict[str, Any],
+                          mean_reward: float) -> None:
+        """DivergenceError if a loss, a parameter or the reward is non-finite or exploding,
+        before the iteration is counted (so no checkpoint holds it)."""
+        disc, gen = self._disc_cause(), self._generator_cause()
+        check_divergence(self.progress.iteration + 1, [
+            ("the discriminator loss", disc_stats.get("disc_loss"), VALUE_LIMIT, disc),
+            ("a discriminator parameter", self.discriminator.parameters(), PARAMETER_LIMIT,
+             disc),
+            ("a policy parameter", self.policy.parameters(), PARAMETER_LIMIT, gen),
+            ("the generator's loss", gen_stats.get("policy_loss"), VALUE_LIMIT, gen),
+            ("the mean learned reward", mean_reward, VALUE_LIMIT, disc),
+        ])
 
     # ------------------------------------------------------------------------------------------
     # The public surface
@@ -705,12 +718,24 @@ class AdversarialTrainer(TrainedParts):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores `state_dict()` output. Where the environments' state could not be captured,
         training continues from fresh episodes and `resume_mode` says so."""
-        if state.get("algorithm") != self.name:
-            raise ValueError(f"the state is of algorithm {state.get('algorithm')!r}, "
-                             f"not {self.name!r}")
-        if int(state.get("seed", -1)) != self.seed:
-            raise ValueError(f"the state was trained with seed {state.get('seed')}, this run has "
-                             f"seed {self.seed}")
+        if not isinstance(state, dict) or state.get("algorithm") != self.name:
+            found = state.get("algorithm") if isinstance(state, dict) else None
+            raise CheckpointError(f"the state was written by a {found!r} run, this is a "
+                                  f"{self.name!r} run")
+        if state.get("seed") != self.seed:
+            raise CheckpointError(f"the state was trained with seed {state.get('seed')}, this "
+                                  f"run has seed {self.seed}")
+        try:
+            self._load_state(state)
+        except CheckpointError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as error:
+            text = str(error).strip().splitlines()
+            raise CheckpointError(
+                f"the state does not fit this {self.name} run (other network sizes or "
+                f"settings): {type(error).__name__}: {text[0] if text else ''}") from error
+
+    def _load_state(self, state: dict[str, Any]) -> None:
         self.progress = _Progress(int(state["iteration"]), int(state["env_steps"]),
                                   float(state["wall_s"]), dict(state["times"]))
         self.last_log_z = float(state["last_log_z"])

@@ -12,6 +12,7 @@ the environments' state was restored exactly or the run continued from fresh epi
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
@@ -33,7 +34,8 @@ from irlgan.checkpoint import (
     prune_checkpoints,
     save_checkpoint,
 )
-from irlgan.runs import MetricsLog, prepare_run_dir
+from irlgan.errors import CheckpointError, DivergenceError
+from irlgan.runs import MetricsLog, RunFolder, config_sha256, eval_lock, eval_path, open_run
 
 __all__ = ["CHECKPOINT_KIND", "ControlRunConfig", "build_algorithm", "evaluate_run",
            "run_config_dict", "train_run"]
@@ -81,13 +83,17 @@ class ControlRunConfig:
         return -(-self.total_steps // self.algo.steps_per_iteration)
 
 
-def run_config_dict(run: ControlRunConfig, demos_dir: str | os.PathLike | None) -> dict[str, Any]:
-    """The `config.json` content of a run."""
+def run_config_dict(run: ControlRunConfig, demos_dir: str | os.PathLike | None,
+                    demos: Any = None) -> dict[str, Any]:
+    """The `config.json` content of a run: the settings, where the demonstrations were read from,
+    and under ``inputs`` the content hashes of the settings and of the demonstrations."""
     from irlgan.config import config_to_dict
 
     out: dict[str, Any] = {"task": "control"}
     out.update(config_to_dict(run))
     out["demos"] = None if demos_dir is None else str(Path(demos_dir).resolve())
+    out["inputs"] = {"config_sha256": config_sha256(out),
+                     "demos_sha256": None if demos is None else demos.content_hash()}
     return out
 
 
@@ -95,7 +101,7 @@ def config_from_run_dict(data: dict[str, Any]) -> ControlRunConfig:
     """The `ControlRunConfig` of a `config.json`."""
     from irlgan.config import config_from_dict
 
-    fields = {k: v for k, v in data.items() if k not in ("task", "demos")}
+    fields = {k: v for k, v in data.items() if k not in ("task", "demos", "inputs")}
     return config_from_dict(ControlRunConfig, fields)
 
 
@@ -111,6 +117,12 @@ def train_run(run: ControlRunConfig, demos: Any, run_dir: str | os.PathLike, *,
               progress: bool = True, stop_after: int | None = None) -> dict[str, Any]:
     """Trains in `run_dir` (resuming from its last checkpoint with `resume`) and evaluates.
 
+    The folder is locked for the run's life (`irlgan.runs.open_run`): a second writer gets
+    `RunFolderBusy`; a fresh run refuses a used folder; resuming refuses other settings or other
+    demonstrations (compared by content hash), and checkpoints of another run. A failure before
+    training starts leaves no folder behind; a divergence stops the run with `DivergenceError`
+    and keeps the last good checkpoint.
+
     Args:
         run: the settings.
         demos: `irlgan.Demonstrations`.
@@ -118,44 +130,84 @@ def train_run(run: ControlRunConfig, demos: Any, run_dir: str | os.PathLike, *,
         demos_dir: where the demonstrations came from (recorded in config.json).
         resume: continue from the newest loadable checkpoint.
         expert_return, random_return: the normalisation references (computed for random when
-            None; the expert's is required for `normalized_return`, else it is NaN).
+            None; the expert's is required for `normalized_return`, else it is null).
         progress: show a progress bar.
         stop_after: stop after this iteration without evaluating (for tests of resumption).
 
     Returns:
         The summary dict (also written to summary.json), or {} when stopped early.
     """
-    run_dir = prepare_run_dir(run_dir, run_config_dict(run, demos_dir), resume=resume)
-    algo = build_algorithm(run, demos)
-    metrics = MetricsLog(run_dir / "metrics.csv", METRIC_FIELDS)
-    if resume:
-        ckpt = _newest_loadable(run_dir)
-        if ckpt is None:
-            metrics.truncate(0)
-        else:
-            algo.load_state_dict(load_checkpoint(ckpt, kind=CHECKPOINT_KIND)["trainer"])
-            metrics.truncate(algo.progress.iteration)
+    config = run_config_dict(run, demos_dir, demos)
+    inputs = config["inputs"]
+    algo = build_algorithm(run, demos)  # bad settings or environments fail before any folder
+    try:
+        with open_run(run_dir, config, resume=resume) as folder:
+            run_dir = folder.path
+            metrics = MetricsLog(run_dir / "metrics.csv", METRIC_FIELDS)
+            if resume:
+                ckpt = _newest_loadable(run_dir)
+                if ckpt is None:
+                    metrics.truncate(0)
+                else:
+                    _load_into(algo, ckpt, inputs)
+                    metrics.truncate(algo.progress.iteration)
+            folder.started = resume
+            summary = _train(algo, run, folder, metrics, inputs, expert_return, random_return,
+                             progress, stop_after)
+    finally:
+        algo.close()
+    return summary
+
+
+def _load_into(algo: AdversarialTrainer, ckpt: Path, inputs: dict[str, Any]) -> None:
+    """Loads a checkpoint into `algo`, refusing one of another run (CheckpointError)."""
+    payload = load_checkpoint(ckpt, kind=CHECKPOINT_KIND)
+    recorded = payload.get("inputs")
+    if recorded is not None and recorded != inputs:
+        raise CheckpointError(f"checkpoint {ckpt} was written by a run with other settings or "
+                              f"demonstrations (config sha256 "
+                              f"{str(recorded.get('config_sha256'))[:12]}, this run "
+                              f"{str(inputs['config_sha256'])[:12]})")
+    try:
+        algo.load_state_dict(payload["trainer"])
+    except CheckpointError as error:
+        raise CheckpointError(f"checkpoint {ckpt}: {error}") from None
+    except KeyError:
+        raise CheckpointError(f"checkpoint {ckpt} holds no trainer state") from None
+
+
+def _train(algo: AdversarialTrainer, run: ControlRunConfig, folder: RunFolder,
+           metrics: MetricsLog, inputs: dict[str, Any], expert_return: float | None,
+           random_return: float | None, progress: bool, stop_after: int | None
+           ) -> dict[str, Any]:
     total = run.iterations
+    run_dir = folder.path
 
     def after_iteration(trainer: AdversarialTrainer, row: dict[str, Any]) -> bool:
         metrics.append({k: _fmt(v) for k, v in row.items()})
         it = trainer.progress.iteration
         if it % run.checkpoint_every == 0 or it == total:
-            save_checkpoint(checkpoint_path(run_dir, it), {"trainer": trainer.state_dict()},
+            save_checkpoint(checkpoint_path(run_dir, it),
+                            {"trainer": trainer.state_dict(), "inputs": inputs},
                             kind=CHECKPOINT_KIND)
+            folder.started = True  # from the first checkpoint on, a failure keeps the folder
             prune_checkpoints(run_dir, keep=2)
         return not (stop_after is not None and it >= stop_after)
 
     try:
         algo.train_until(run.total_steps, callback=after_iteration, progress=progress)
-        if stop_after is not None and algo.progress.iteration < total:
-            return {}
-        summary = _summarise(algo, run, expert_return, random_return)
-        write_json(run_dir / "summary.json", summary)
-        _plots(run_dir, algo, run, metrics)
-        algo.save(run_dir / "model.pt")
-    finally:
-        algo.close()
+    except DivergenceError as error:
+        kept = list_checkpoints(run_dir)
+        where = (f"the last good checkpoint, {kept[-1][1].name}, is kept" if kept
+                 else "it had written no checkpoint yet")
+        raise DivergenceError(f"{error}; {where}") from None
+    if stop_after is not None and algo.progress.iteration < total:
+        return {}
+    summary = _summarise(algo, run, expert_return, random_return)
+    summary["inputs"] = inputs
+    write_json(run_dir / "summary.json", summary, schema="irlgan.summary")
+    _plots(run_dir, algo, run, metrics)
+    algo.save(run_dir / "model.pt")
     return summary
 
 
@@ -225,33 +277,66 @@ def _plots(run_dir: Path, algo: AdversarialTrainer, run: ControlRunConfig,
 
 def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
                  demos: Any = None, expert_return: float | None = None,
-                 random_return: float | None = None) -> dict[str, Any]:
-    """Evaluates the newest checkpoint of a run folder and rewrites its summary.json.
+                 random_return: float | None = None,
+                 output: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Evaluates the newest checkpoint of a run folder and writes the result to
+    `evals/<checkpoint>-<N>ep.json` (or `output`), never over the training's summary.json.
 
     The demonstrations are only needed to rebuild the algorithm; when None, the run's
-    config.json `demos` folder is loaded.
+    config.json `demos` folder is loaded, and must have the content hash the run recorded.
+
+    Raises:
+        ValueError: fewer than 20 episodes, or demonstrations that are not the run's.
+        RunFolderBusy: the run is still training. OSError: the result cannot be written (the
+            error carries the result as `error.result`).
     """
     from irlgan.control.commands import load_demos
     from irlgan.runs import read_config
 
     run_dir = Path(run_dir)
     data = read_config(run_dir)
-    run = config_from_run_dict(data)
-    ckpt = _newest_loadable(run_dir)
-    if ckpt is None:
-        raise ValueError(f"{run_dir} holds no checkpoint to evaluate")
+    if data.get("task") != "control":
+        raise ValueError(f"{run_dir}/config.json names task {data.get('task')!r}, not 'control'")
+    try:
+        run = config_from_run_dict(data)
+    except (ValueError, TypeError) as error:
+        raise CheckpointError(f"{run_dir}/config.json does not describe a control run of this "
+                              f"irlgan: {error}") from None
+    if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int)
+                                 or episodes < 20):
+        raise ValueError(f"evaluation needs at least 20 episodes (as training does), got "
+                         f"{episodes!r}")
+    recorded = (data.get("inputs") or {}).get("demos_sha256")
     if demos is None:
         if not data.get("demos"):
             raise ValueError(f"{run_dir}/config.json names no demonstrations folder")
+        if not Path(data["demos"]).is_dir():
+            raise ValueError(f"the run's demonstrations folder {data['demos']} (config.json) is "
+                             f"gone; pass the demonstrations with --demos")
         demos, expert_return, random_return = load_demos(data["demos"])
-    algo = build_algorithm(run, demos)
-    try:
-        algo.load_state_dict(load_checkpoint(ckpt, kind=CHECKPOINT_KIND)["trainer"])
-        summary = _summarise(algo, run, expert_return, random_return, episodes)
-    finally:
-        algo.close()
-    summary["checkpoint"] = ckpt.name
-    write_json(run_dir / "summary.json", summary)
+    if recorded is not None and demos.content_hash() != recorded:
+        raise ValueError(f"the demonstrations are not the ones {run_dir} was trained on "
+                         f"(content sha256 {recorded[:12]} recorded, "
+                         f"{demos.content_hash()[:12]} given)")
+    with eval_lock(run_dir) if output is None else contextlib.nullcontext():
+        ckpt = _newest_loadable(run_dir)
+        if ckpt is None:
+            raise ValueError(f"{run_dir} holds no checkpoint to evaluate")
+        algo = build_algorithm(run, demos)
+        try:
+            _load_into(algo, ckpt, data.get("inputs") or {})
+            summary = _summarise(algo, run, expert_return, random_return, episodes)
+        finally:
+            algo.close()
+        summary["checkpoint"] = ckpt.name
+        target = Path(output) if output is not None else eval_path(
+            run_dir, f"{ckpt.stem}-{summary['eval_episodes']}ep")
+        summary["written_to"] = str(target)
+        try:
+            write_json(target, summary, schema="irlgan.eval")
+        except OSError as error:
+            error.result = summary  # type: ignore[attr-defined]
+            raise
     return summary
 
 

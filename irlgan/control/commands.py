@@ -87,9 +87,15 @@ def train(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """Runs `irlgan eval RUN_DIR [--episodes N]`: evaluates the newest checkpoint."""
+    """Runs `irlgan eval RUN_DIR [--episodes N] [--output FILE] [--demos DIR]`: evaluates the
+    newest checkpoint and writes RUN_DIR/evals/<checkpoint>-<N>ep.json (or FILE)."""
     torch.set_num_threads(1)
-    summary = evaluate_run(args.run_dir, episodes=getattr(args, "episodes", None))
+    demos = expert_return = random_return = None
+    if getattr(args, "demos", None):
+        demos, expert_return, random_return = load_demos(args.demos)
+    summary = evaluate_run(args.run_dir, episodes=getattr(args, "episodes", None), demos=demos,
+                           expert_return=expert_return, random_return=random_return,
+                           output=getattr(args, "output", None))
     if not getattr(args, "quiet", False):
         print(json.dumps(summary, indent=2))
     return 0

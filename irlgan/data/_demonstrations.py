@@ -310,10 +310,15 @@ def _read_metadata(path: Path) -> dict[str, Any]:
 
 def _read_arrays(path: Path, keys: tuple[str, ...] = _ARRAY_KEYS) -> dict[str, np.ndarray]:
     """Exactly the arrays `keys` of an .npz file, read without pickle."""
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != b"PK\x03\x04":
+        raise ValueError(f"{path}: not an .npz archive (corrupt, or another program's file)")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(f"{path}: not a readable .npz archive ({error})") from error
+    except (ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(f"{path}: not a complete .npz archive (truncated or corrupt: "
+                         f"{_first_line(error)})") from error
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path}: not an .npz archive (holds a single array)")
     with archive:
@@ -326,8 +331,14 @@ def _read_arrays(path: Path, keys: tuple[str, ...] = _ARRAY_KEYS) -> dict[str, n
                 arrays[key] = archive[key]
             except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
                 # e.g. an object array (refused without pickle) or a damaged member
-                raise ValueError(f"{path}: field {key!r} cannot be read ({error})") from error
+                raise ValueError(f"{path}: field {key!r} cannot be read (damaged, or Python "
+                                 "objects, which are never loaded)") from error
     return arrays
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def load_demonstrations(

@@ -9,19 +9,23 @@ On disk (`Demonstrations.save`): a folder with
 
 - `arrays.npz` (`numpy.savez`, read with ``allow_pickle=False``): `observations` float32
   ``[sum(L_i + 1), d_obs]`` and `actions` float32 ``[sum(L_i), d_act]``, the episodes one after
-  another; `lengths` int64 ``[N]``; `terminated` bool ``[N]``; `returns` float64 ``[N]`` (NaN where
-  unknown);
-- `metadata.json`: `format` (``"irlgan.demonstrations"``), `format_version` (2), `count`,
+  another; `lengths` int64 ``[N]``; `terminated` and `truncated` bool ``[N]`` (each episode ends
+  exactly one way: in a terminal state, or cut by a time limit or the end of the recording);
+  `returns` float64 ``[N]`` (NaN where unknown);
+- `metadata.json`: `format` (``"irlgan.demonstrations"``), `format_version` (3), `count`,
   `obs_dim`, `act_dim`, `env_id` (or null), `expert_return`, `random_return` (numbers or null),
   `terminated_per_step` (whether `terminated` was given per step, so it comes back that way).
 
-`Demonstrations.load` also reads the folders written by earlier versions of `irlgan expert`
-(format ``"irlgan.continuous-demonstrations"``, version 1), which did not record terminations:
-there an episode shorter than the environment's time limit is taken to have terminated.
+`Demonstrations.load` also reads the files of earlier versions: format version 2 (the same
+without `truncated`, which is then the complement of `terminated`), and the folders written by
+earlier versions of `irlgan expert` (format ``"irlgan.continuous-demonstrations"``, version 1),
+which did not record terminations: there an episode shorter than the environment's time limit is
+taken to have terminated.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -43,7 +47,8 @@ from irlgan.data._demonstrations import (
 __all__ = ["DEMONSTRATIONS_FORMAT", "DEMONSTRATIONS_VERSION", "Demonstrations"]
 
 DEMONSTRATIONS_FORMAT = "irlgan.demonstrations"
-DEMONSTRATIONS_VERSION = 2
+DEMONSTRATIONS_VERSION = 3
+_READABLE_VERSIONS = (2, 3)
 _ARRAY_KEYS = ("observations", "actions", "lengths", "terminated", "returns")
 
 
@@ -96,7 +101,8 @@ class Demonstrations:
 
     @classmethod
     def from_arrays(cls, observations: Sequence[Any], actions: Sequence[Any],
-                    terminated: Sequence[Any], *, returns: Sequence[float] | None = None,
+                    terminated: Sequence[Any], *, truncated: Sequence[Any] | None = None,
+                    returns: Sequence[float] | None = None,
                     env_id: str | None = None, expert_return: float | None = None,
                     random_return: float | None = None) -> Demonstrations:
         """Demonstrations from per-episode arrays.
@@ -106,6 +112,9 @@ class Demonstrations:
             actions: N arrays ``[L_i, d_act]``, ``L_i >= 1``.
             terminated: N bools, or N per-step bool arrays ``[L_i]`` whose only possible True is
                 the last step.
+            truncated: optional, in the same form: whether each episode was cut (by a time limit
+                or the end of the recording). Every episode ends exactly one way, so when given
+                it must be the complement of `terminated` at each episode's last step.
             returns: optional environment return of each episode.
             env_id: optional gymnasium id, recorded with them.
             expert_return, random_return: optional reference returns of the normalised score.
@@ -170,6 +179,8 @@ class Demonstrations:
                 if not isinstance(flag, bool | np.bool_ | int) or flag not in (0, 1):
                     raise ValueError(f"episode {i}: terminated must be a bool, got {flag!r}")
                 flags[i] = bool(flag)
+        if truncated is not None:
+            cls._check_truncated(truncated, flags, act_out)
         return cls(obs_out, act_out, flags, terminated_per_step=per_step, returns=returns,
                    env_id=env_id, expert_return=expert_return, random_return=random_return)
 
@@ -182,6 +193,41 @@ class Demonstrations:
         for flag, act in zip(self._terminated, self.actions, strict=True):
             steps = np.zeros(act.shape[0], dtype=bool)
             steps[-1] = flag
+            out.append(steps)
+        return out
+
+    @staticmethod
+    def _check_truncated(truncated: Sequence[Any], flags: np.ndarray,
+                         actions: list[np.ndarray]) -> None:
+        truncated = list(truncated) if not isinstance(truncated, np.ndarray) else truncated
+        if len(truncated) != len(flags):
+            raise ValueError(f"got {len(flags)} episodes but {len(truncated)} truncated entries")
+        for i, value in enumerate(truncated):
+            steps = np.asarray(value)
+            if steps.ndim > 0:
+                if steps.shape != (actions[i].shape[0],):
+                    raise ValueError(f"episode {i}: per-step truncated must have shape "
+                                     f"[{actions[i].shape[0]}], got {list(steps.shape)}")
+                if steps[:-1].astype(bool).any():
+                    raise ValueError(f"episode {i}: truncated is True before the last step")
+                steps = steps[-1]
+            if steps.dtype.kind not in "bui" or steps.item() not in (0, 1):
+                raise ValueError(f"episode {i}: truncated must be a bool, got {value!r}")
+            if bool(steps.item()) == bool(flags[i]):
+                both = "both terminated and truncated" if flags[i] else "neither terminated nor "\
+                    "truncated"
+                raise ValueError(f"episode {i}: is {both}; each episode ends exactly one way")
+
+    @property
+    def truncated(self) -> list[Any]:
+        """Per episode: whether it was cut (time limit or end of recording) rather than ending in
+        a terminal state, in the form `terminated` has (the complement of it)."""
+        if not self._per_step:
+            return [not bool(t) for t in self._terminated]
+        out = []
+        for flag, act in zip(self._terminated, self.actions, strict=True):
+            steps = np.zeros(act.shape[0], dtype=bool)
+            steps[-1] = not flag
             out.append(steps)
         return out
 
@@ -265,6 +311,7 @@ class Demonstrations:
             "actions": np.concatenate(self.actions).astype(np.float32),
             "lengths": self.lengths,
             "terminated": self._terminated.copy(),
+            "truncated": ~self._terminated,
             "returns": self.returns.astype(np.float64),
         }
         metadata = {
@@ -296,10 +343,12 @@ class Demonstrations:
         if kind != DEMONSTRATIONS_FORMAT:
             raise ValueError(f"{metadata_path}: field 'format' must be {DEMONSTRATIONS_FORMAT!r}, "
                              f"got {kind!r}")
-        if metadata.get("format_version") != DEMONSTRATIONS_VERSION:
-            raise ValueError(f"{metadata_path}: field 'format_version' must be "
-                             f"{DEMONSTRATIONS_VERSION}, got {metadata.get('format_version')!r}")
-        arrays = _read_arrays(arrays_path, _ARRAY_KEYS)
+        version = metadata.get("format_version")
+        if isinstance(version, bool) or version not in _READABLE_VERSIONS:
+            raise ValueError(f"{metadata_path}: field 'format_version' must be one of "
+                             f"{list(_READABLE_VERSIONS)}, got {version!r}")
+        keys = _ARRAY_KEYS + (("truncated",) if version >= 3 else ())
+        arrays = _read_arrays(arrays_path, keys)
         lengths = arrays["lengths"]
         if lengths.ndim != 1 or lengths.dtype != np.int64 or (lengths < 1).any():
             raise ValueError(f"{arrays_path}: field 'lengths' must be positive int64 [N]")
@@ -314,8 +363,8 @@ class Demonstrations:
         if act.ndim != 2 or act.shape[0] != int(lengths.sum()):
             raise ValueError(f"{arrays_path}: field 'actions' must have sum(lengths) = "
                              f"{int(lengths.sum())} rows, got {list(act.shape)}")
-        for key in ("terminated", "returns"):
-            if arrays[key].shape != (count,):
+        for key in ("terminated", "returns", "truncated"):
+            if key in arrays and arrays[key].shape != (count,):
                 raise ValueError(f"{arrays_path}: field {key!r} must have shape [{count}]")
         obs_split = np.split(obs, np.cumsum(lengths + 1)[:-1])
         act_split = np.split(act, np.cumsum(lengths)[:-1])
@@ -324,7 +373,13 @@ class Demonstrations:
             terminated = [np.eye(1, n, n - 1, dtype=bool)[0] & t
                           for n, t in zip(lengths.tolist(), terminated, strict=True)]
         try:
-            return cls.from_arrays(obs_split, act_split, terminated, returns=arrays["returns"],
+            truncated = None
+            if "truncated" in arrays:
+                if arrays["truncated"].dtype != bool or arrays["terminated"].dtype != bool:
+                    raise ValueError("fields 'terminated' and 'truncated' must be bool")
+                truncated = [bool(t) for t in arrays["truncated"]]
+            return cls.from_arrays(obs_split, act_split, terminated, truncated=truncated,
+                                   returns=arrays["returns"],
                                    env_id=metadata.get("env_id"),
                                    expert_return=metadata.get("expert_return"),
                                    random_return=metadata.get("random_return"))
@@ -347,6 +402,61 @@ class Demonstrations:
         return cls.from_arrays(obs, act, terminated, returns=old.returns.numpy(),
                                env_id=old.env_id, expert_return=old.expert_return,
                                random_return=old.random_return)
+
+    def check_spaces(self, observation_space: Any, action_space: Any) -> None:
+        """Raises ValueError unless the demonstrations fit the environment's Box spaces.
+
+        Widths must match; every action must lie in the action space and every observation
+        inside the observation space's bounds where those are finite (a tolerance of 1e-5
+        relative to the bound's size, for float32 rounding). The message names the worst
+        offender: episode, step, dimension, value and bounds.
+        """
+        for name, arrays, space in (("observation", self.observations, observation_space),
+                                    ("action", self.actions, action_space)):
+            shape = getattr(space, "shape", None)
+            width = arrays[0].shape[1]
+            if shape is None or len(shape) != 1 or int(shape[0]) != width:
+                raise ValueError(f"demonstrated {name}s have width {width}, the environment's "
+                                 f"{name} space has shape {shape}")
+            low = np.broadcast_to(np.asarray(space.low, dtype=np.float64), (width,))
+            high = np.broadcast_to(np.asarray(space.high, dtype=np.float64), (width,))
+            values = np.concatenate(arrays).astype(np.float64)
+            scale = np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(low), low, 0.0)),
+                                               np.abs(np.where(np.isfinite(high), high, 0.0))))
+            excess = np.maximum(low - values, values - high) / scale
+            excess = np.where(np.isfinite(excess), excess, -np.inf)
+            if excess.max(initial=-np.inf) <= 1e-5:
+                continue
+            row, dim = np.unravel_index(int(np.argmax(excess)), excess.shape)
+            steps = np.array([a.shape[0] for a in arrays])
+            ends = np.cumsum(steps)
+            episode = int(np.searchsorted(ends, row, side="right"))
+            step = int(row - (ends[episode - 1] if episode else 0))
+            outside = int((excess > 1e-5).any(axis=1).sum())
+            raise ValueError(
+                f"demonstrated {name} {values[row, dim]:g} (episode {episode}, step {step}, "
+                f"dimension {dim}) is outside the environment's {name} space "
+                f"[{low[dim]:g}, {high[dim]:g}]; {outside} of {values.shape[0]} {name}s are "
+                f"outside (demonstrations of another environment, or unclipped actions?)")
+
+    def content_hash(self) -> str:
+        """SHA-256 of everything a run reads from the demonstrations: the episodes' observations,
+        actions, lengths, terminations, returns and reference returns, in a canonical byte form.
+        Two copies at different paths have the same hash; any changed value changes it. Run
+        folders record it, and `--resume` refuses demonstrations with another hash."""
+        digest = hashlib.sha256(b"irlgan.demonstrations/content/1\n")
+        parts = (("observations", np.concatenate(self.observations).astype("<f4")),
+                 ("actions", np.concatenate(self.actions).astype("<f4")),
+                 ("lengths", self.lengths.astype("<i8")),
+                 ("terminated", self._terminated.astype("u1")),
+                 ("returns", self.returns.astype("<f8")))
+        for name, array in parts:
+            array = np.ascontiguousarray(array)
+            digest.update(f"{name}:{array.dtype.str}:{list(array.shape)}\n".encode())
+            digest.update(array.tobytes())
+        references = json.dumps([self.expert_return, self.random_return])
+        digest.update(f"references:{references}\n".encode())
+        return digest.hexdigest()
 
     def metadata(self) -> dict[str, Any]:
         """The JSON-ready description written beside the arrays (without format fields)."""

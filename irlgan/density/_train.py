@@ -51,6 +51,7 @@ from irlgan.density._evaluate import (
     quadrature_report,
 )
 from irlgan.density._models import EnergyMLP, FlowSampler, GaussianNoise
+from irlgan.errors import PARAMETER_LIMIT, VALUE_LIMIT, check_divergence
 from irlgan.schedule import lr_fraction
 from irlgan.seeding import DENSITY_STREAMS, spawn_seeds
 
@@ -333,9 +334,31 @@ class DensityTrainer:
             row["log_z"] = float(self.log_z.detach())
         row["energy_updates"] = self.energy_updates
         row["generator_updates"] = self.generator_updates
+        self._check_divergence(row)
         self.iteration += 1
         self._update_average()
         return row
+
+    def divergence_cause(self, part: str = "energy") -> str:
+        """The setting most likely at fault when `part` ("energy", "log_z" or "flow") diverges."""
+        cfg = self.config
+        if part == "log_z":
+            return f"the log Z learning rate (log_z_lr = {cfg.log_z_lr:g}); lower it"
+        if part == "flow":
+            name = "generator_lr" if cfg.algorithm == "ebm" else "flow_lr"
+            return f"the flow's learning rate ({name} = {getattr(cfg, name):g}); lower it"
+        return f"the energy's learning rate (energy_lr = {cfg.energy_lr:g}); lower it"
+
+    def _check_divergence(self, row: dict[str, Any]) -> None:
+        energy, flow = self.divergence_cause("energy"), self.divergence_cause("flow")
+        check_divergence(self.iteration + 1, [
+            ("the energy's loss", row.get("loss_disc"), VALUE_LIMIT, energy),
+            ("an energy parameter", self.energy.parameters(), PARAMETER_LIMIT, energy),
+            ("the learned log Z", self.log_z, PARAMETER_LIMIT, self.divergence_cause("log_z")),
+            ("the generator's loss", row.get("loss_gen"), VALUE_LIMIT, flow),
+            ("the flow's batch NLL", row.get("flow_nll_batch"), VALUE_LIMIT, flow),
+            ("a flow parameter", self.flow.parameters(), PARAMETER_LIMIT, flow),
+        ])
 
     @torch.no_grad()
     def _update_average(self) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
@@ -54,17 +53,11 @@ def _print_summary(summary: dict, quiet: bool) -> None:
 def train(args: argparse.Namespace) -> int:
     """Trains an EBM (or a baseline) on a 2-D dataset; writes the run folder."""
     torch.set_num_threads(1)
-    try:
-        config = make_config(args)
-    except ValueError as error:
-        print(f"irlgan train: {error}", file=sys.stderr)
-        return 2
+    config = make_config(args)
+    if args.seed < 0:
+        raise ValueError(f"--seed must be non-negative, got {args.seed}")
     out = args.out or f"runs/{config.algorithm}-{config.dataset}-s{args.seed}"
-    try:
-        summary = train_run(config, out, seed=args.seed, resume=args.resume, quiet=args.quiet)
-    except ValueError as error:
-        print(f"irlgan train: {error}", file=sys.stderr)
-        return 2
+    summary = train_run(config, out, seed=args.seed, resume=args.resume, quiet=args.quiet)
     if not args.quiet:
         print(f"run folder: {Path(out)}")
     _print_summary(summary or {}, args.quiet)
@@ -72,13 +65,15 @@ def train(args: argparse.Namespace) -> int:
 
 
 def evaluate(args: argparse.Namespace) -> int:
-    """Recomputes RUN_DIR/summary.json from the run's best checkpoint and prints it."""
+    """Evaluates the run's best parameters, writes RUN_DIR/evals/<checkpoint>.json (or
+    --output) and prints the result."""
     torch.set_num_threads(1)
-    try:
-        summary = evaluate_run(args.run_dir)
-    except ValueError as error:
-        print(f"irlgan eval: {error}", file=sys.stderr)
-        return 2
+    if getattr(args, "episodes", None) is not None:
+        raise ValueError("--episodes applies to control runs; a density run is evaluated on "
+                         "its fixed test sample")
+    if getattr(args, "demos", None):
+        raise ValueError("--demos applies to control runs")
+    summary = evaluate_run(args.run_dir, output=getattr(args, "output", None))
     if args.quiet:
         return 0
     print(json.dumps({k: summary[k] for k in _SHOWN if k in summary}, indent=2))

@@ -64,13 +64,18 @@ def generate_demonstrations(
         act_lists[index].append(action)
         obs_lists[index].append(next_obs)
 
-    returns, first = run_episodes(env_id, seeds, act, record)
+    terminated = np.zeros(episodes, dtype=bool)
+
+    def end(index: int, done: bool, cut: bool) -> None:
+        terminated[index] = done and not cut
+
+    returns, first = run_episodes(env_id, seeds, act, record, on_end=end)
     for index in range(episodes):
         obs_lists[index].insert(0, first[index].copy())
     packed = [
         (np.stack(obs_lists[i]), np.stack(act_lists[i]), returns[i]) for i in range(episodes)
     ]
-    return ContinuousDemonstrations.from_episodes(
+    demos = ContinuousDemonstrations.from_episodes(
         packed,
         env_id,
         seed=seed,
@@ -78,3 +83,6 @@ def generate_demonstrations(
         expert_return=expert_return,
         random_return=random_return,
     )
+    # how each episode ended, as the environment said (the frozen v1 record has no field for it)
+    object.__setattr__(demos, "episode_terminated", terminated)
+    return demos

@@ -306,6 +306,8 @@ def run_episodes(
     seeds: list[int],
     act: Callable[[np.ndarray], np.ndarray],
     record: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+    *,
+    on_end: Callable[[int, bool, bool], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One whole episode per seed, side by side, each sub-environment stepped until it ends.
 
@@ -315,6 +317,7 @@ def run_episodes(
         act: maps the observations of the running episodes [L, d_obs] to actions [L, d_act].
         record: called as record(episode, action, next_obs float32) after every step, with the
             action as `act` returned it (before clipping to the action space).
+        on_end: called as on_end(episode, terminated, truncated) when an episode ends.
 
     Returns:
         (returns float64 [len(seeds)], initial observations float32 [len(seeds), d_obs]).
@@ -338,6 +341,8 @@ def run_episodes(
                 obs[index] = next_obs
                 if terminated or truncated:
                     running[index] = False
+                    if on_end is not None:
+                        on_end(int(index), bool(terminated), bool(truncated))
     finally:
         vec_env.close()
     return returns, first

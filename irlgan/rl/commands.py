@@ -2,8 +2,8 @@
 
 The output folder (default `runs/expert-<env>-s<seed>`) holds
 
-- `arrays.npz`, `metadata.json`: the demonstrations (`irlgan.data.ContinuousDemonstrations`; pass
-  the folder as `irlgan train ... --demos DIR`);
+- `arrays.npz`, `metadata.json`: the demonstrations (`irlgan.Demonstrations`, with how each
+  episode ended: terminated or truncated; pass the folder as `irlgan train ... --demos DIR`);
 - `expert.json`: the expert's mean deterministic return and a uniformly random policy's mean
   return over `eval_episodes` held-out episodes (reset seeds from `EVAL_SEED_BASE`), the
   normalisation of every control benchmark, plus timings;
@@ -33,7 +33,6 @@ import torch
 
 from irlgan._io import write_csv, write_json
 from irlgan.config import apply_overrides
-from irlgan.data import save_continuous_demonstrations
 from irlgan.rl._demos import generate_demonstrations
 from irlgan.rl._evaluate import evaluate_policy, normalized_return, random_returns
 from irlgan.rl._expert import (
@@ -44,6 +43,8 @@ from irlgan.rl._expert import (
     train_expert,
 )
 from irlgan.rl._rollout import EVAL_SEED_BASE
+from irlgan.rl._vec_env import make_vec_env
+from irlgan.runs import open_run
 
 __all__ = ["DEFAULT_EXPERT_STEPS", "expert", "expert_config_with_overrides"]
 
@@ -83,12 +84,17 @@ def expert(args: argparse.Namespace) -> int:
     steps = args.steps if args.steps is not None else DEFAULT_EXPERT_STEPS.get(env_id, 500_000)
     out = Path(args.out) if args.out else Path("runs") / f"expert-{_env_slug(env_id)}-s{seed}"
     quiet = bool(getattr(args, "quiet", False))
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "config.json", {
-        "task": "expert", "env_id": env_id, "steps": steps, "seed": seed,
-        "config": expert_config_to_dict(config),
-    })
+    make_vec_env(env_id, 1).close()  # an unknown or unfit environment fails before any folder
+    settings = {"task": "expert", "env_id": env_id, "steps": steps, "seed": seed,
+                "config": expert_config_to_dict(config)}
+    with open_run(out, settings, resume=False) as folder:
+        folder.started = True
+        _train_and_record(env_id, steps, seed, config, out, quiet)
+    return 0
 
+
+def _train_and_record(env_id: str, steps: int, seed: int, config: ExpertConfig, out: Path,
+                      quiet: bool) -> None:
     start = time.perf_counter()
     result = train_expert(env_id, steps, seed, config, quiet=quiet)
     write_csv(out / "metrics.csv", result.history)
@@ -102,7 +108,7 @@ def expert(args: argparse.Namespace) -> int:
         deterministic=config.demo_deterministic,
         expert_return=expert_mean, random_return=random_mean,
     )
-    save_continuous_demonstrations(demos, out)
+    _as_demonstrations(demos).save(out)
     demo_mean = float(demos.returns.mean())
     try:
         demo_normalized = float(normalized_return(demo_mean, expert_mean, random_mean))
@@ -128,9 +134,22 @@ def expert(args: argparse.Namespace) -> int:
         "steps_per_s": result.env_steps / result.wall_s if result.wall_s > 0 else None,
         "wall_s": time.perf_counter() - start,
     }
-    write_json(out / "expert.json", summary)
+    write_json(out / "expert.json", summary, schema="irlgan.expert")
     if not quiet:
         print(f"expert {env_id} seed {seed}: return {expert_mean:.1f} "
               f"(random {random_mean:.1f}), demonstrations {demos.count} "
               f"(mean return {demo_mean:.1f}) in {out}")
-    return 0
+
+
+def _as_demonstrations(demos: Any) -> Any:
+    """The recorded episodes as `irlgan.Demonstrations` (terminated and truncated explicit)."""
+    from irlgan.data import Demonstrations
+
+    lengths = demos.lengths.tolist()
+    terminated = [bool(t) for t in demos.episode_terminated]
+    return Demonstrations.from_arrays(
+        [demos.obs[i, :n + 1].numpy() for i, n in enumerate(lengths)],
+        [demos.actions[i, :n].numpy() for i, n in enumerate(lengths)],
+        terminated, truncated=[not t for t in terminated], returns=demos.returns.numpy(),
+        env_id=demos.env_id, expert_return=demos.expert_return,
+        random_return=demos.random_return)

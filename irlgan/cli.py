@@ -122,8 +122,13 @@ def _train_epilog() -> str:
     from irlgan.presets import preset_keys
 
     envs = sorted({key.split("/", 1)[1] for key in preset_keys("control")})
-    control_keys = sorted(RUN_FIELDS) + sorted(flatten_overrides(
-        config_to_dict(AdversarialConfig())))
+    from irlgan.rl import SACConfig
+
+    nested = flatten_overrides(config_to_dict(AdversarialConfig()))
+    sac = flatten_overrides(config_to_dict(SACConfig()))
+    nested.update({f"sac.{k}": v for k, v in sac.items()})
+    refused = {"sac", "ppo.entropy_weight"}  # sac is set field by field; the entropy weight once
+    control_keys = sorted(RUN_FIELDS) + sorted(k for k in nested if k not in refused)
     density_keys = sorted(f.name for f in dataclasses.fields(DensityConfig)
                           if f.name not in ("algorithm", "dataset"))
     return "\n".join([

@@ -1,4 +1,4 @@
-"""MaxEnt PPO against SAC as generators, on the environment's true reward: time to 0.9.
+"""MaxEnt PPO against SAC as generators on the true reward: time to a normalised return.
 
 Both generators run through the `irlgan.protocols.Generator` interface (`learn_from`) with the
 environment's own reward as the reward function (a table from each stored transition to the
@@ -38,6 +38,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from irlgan.config import apply_overrides
 from irlgan.rl import (
     EVAL_EPISODES,
     EVAL_SEED_BASE,
@@ -102,15 +103,17 @@ def run_generator(
     score: Callable[[float], float],
     sac_config: SACConfig,
     sac_alpha: float,
+    threshold: float = THRESHOLD,
+    ppo_overrides: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Trains one generator for `steps` environment steps and records its learning curve.
 
     Returns:
         dict with `curve` (rows: env_steps, wall_s, cpu_s, return, normalized) and the time to
-        the first normalised return >= THRESHOLD (None if never).
+        the first normalised return >= `threshold` (None if never).
     """
     load = os.getloadavg()[0]
-    expert = default_expert_config(env_id)
+    expert = apply_overrides(default_expert_config(env_id), ppo_overrides or {})
     init = torch.Generator().manual_seed(seed)
     if kind == "ppo":
         num_envs, steps_per_env, alpha = expert.num_envs, expert.steps_per_env, None
@@ -152,7 +155,7 @@ def run_generator(
         wall += wall1 - wall0
         cpu += cpu1 - cpu0
     vec_env.close()
-    first = next((row for row in curve if row["normalized"] >= THRESHOLD), None)
+    first = next((row for row in curve if row["normalized"] >= threshold), None)
     return {"kind": kind, "seed": seed, "env_steps": collector.total_steps, "curve": curve,
             "first": first, "final": curve[-1], "load_average_at_start": load}
 
@@ -172,6 +175,10 @@ def main() -> None:
     parser.add_argument("--sac-alpha", type=float, default=0.05, help="SAC's entropy weight")
     parser.add_argument("--sac-set", action="append", default=[], metavar="KEY=VALUE",
                         help="SACConfig override (numbers, or comma-separated widths)")
+    parser.add_argument("--threshold", type=float, default=THRESHOLD,
+                        help="the normalised return both generators are timed to")
+    parser.add_argument("--ppo-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="ExpertConfig override for PPO (ppo.entropy_weight=0.01, ...)")
     parser.add_argument("--generators", nargs="+", default=["ppo", "sac"],
                         choices=["ppo", "sac"])
     parser.add_argument("--expert-return", type=float, default=None,
@@ -197,6 +204,7 @@ def main() -> None:
         overrides[key] = (tuple(int(w) for w in text.split(",")) if key == "q_hidden"
                           else type(getattr(SACConfig(), key))(float(text)))
     sac_config = dataclasses.replace(SACConfig(), **overrides)
+    ppo_overrides = dict(item.split("=", 1) for item in args.ppo_set)
 
     r_random = float(random_returns(args.env, EVAL_EPISODES, EVAL_SEED_BASE).mean())
     if args.expert_return is None:
@@ -222,19 +230,21 @@ def main() -> None:
             budget = args.steps if kind == "ppo" else args.sac_steps
             every = args.ppo_eval_every if kind == "ppo" else args.sac_eval_every
             run = run_generator(kind, args.env, budget, seed, every, score, sac_config,
-                                args.sac_alpha)
+                                args.sac_alpha, args.threshold, ppo_overrides)
             runs.append(run)
             first, final = run["first"], run["final"]
-            print(f"{kind} seed {seed}: first >= {THRESHOLD} at "
+            print(f"{kind} seed {seed}: first >= {args.threshold} at "
                   f"{_fmt(first and first['env_steps'], ',')} steps, "
                   f"{_fmt(first and first['wall_s'], '.1f')} s; final "
                   f"{final['normalized']:.3f} after {final['env_steps']:,} steps, "
                   f"{final['wall_s']:.1f} s", flush=True)
 
     payload = {"env_id": args.env, "expert_return": r_expert, "random_return": r_random,
-               "expert_note": expert_note, "threshold": THRESHOLD,
+               "expert_note": expert_note, "threshold": args.threshold,
+               "ppo_overrides": ppo_overrides,
                "curve_episodes": CURVE_EPISODES, "ppo_steps": args.steps,
-               "ppo_entropy_weight": default_expert_config(args.env).ppo.entropy_weight,
+               "ppo_entropy_weight": apply_overrides(default_expert_config(args.env),
+                                                     ppo_overrides).ppo.entropy_weight,
                "ppo_eval_every": args.ppo_eval_every, "sac_steps": args.sac_steps,
                "sac_alpha": args.sac_alpha, "sac_eval_every": args.sac_eval_every,
                "sac_overrides": {k: list(v) if isinstance(v, tuple) else v
@@ -261,12 +271,14 @@ def render(payload: dict[str, Any]) -> str:
         f"R_expert {payload['expert_return']:.1f} ({payload['expert_note']}), "
         f"R_random {payload['random_return']:.1f}",
         f"PPO: default_expert_config, entropy weight {payload['ppo_entropy_weight']}, budget "
-        f"{payload['ppo_steps']:,} steps, evaluated every {payload['ppo_eval_every']:,}",
+        f"{payload['ppo_steps']:,} steps, evaluated every {payload['ppo_eval_every']:,}"
+        + (f", overrides {payload['ppo_overrides']}" if payload.get("ppo_overrides") else ""),
         f"SAC: entropy weight {payload['sac_alpha']}, budget {payload['sac_steps']:,} steps, "
         f"evaluated every {payload['sac_eval_every']:,}, SACConfig overrides "
         f"{payload['sac_overrides']}",
         "",
-        f"  {'gen':4} {'seed':>4} {'steps@0.9':>10} {'wall@0.9':>9} {'cpu@0.9':>8} "
+        f"  {'gen':4} {'seed':>4} {'steps@' + str(threshold):>10} "
+        f"{'wall@' + str(threshold):>9} {'cpu@' + str(threshold):>8} "
         f"{'final':>6} {'return':>8} {'steps':>8} {'wall_s':>7} {'cpu_s':>7}",
     ]
     for kind in ("ppo", "sac"):

@@ -154,26 +154,27 @@ def test_corrupt_and_foreign_checkpoints_give_clear_errors(demos: Path, tmp_path
     newest.write_bytes(newest.read_bytes()[:200])
     result = _eval(run)
     assert result.returncode == 0, result.stderr
-    assert json.loads((run / "summary.json").read_text())["checkpoint"] == checkpoints[0].name
+    (written,) = (run / "evals").glob("*.json")
+    assert json.loads(written.read_text())["checkpoint"] == checkpoints[0].name
 
-    # Every checkpoint corrupt: a clear error naming the file, exit status 2, no traceback.
+    # Every checkpoint corrupt: a clear error naming the file, exit status 3, no traceback.
     checkpoints[0].write_bytes(b"not a checkpoint at all")
     result = _eval(run)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "cannot be read" in result.stderr and newest.name in result.stderr
     assert "Traceback" not in result.stderr
 
     # A foreign torch file (a plain state dict) in place of the newest checkpoint.
     torch.save({"weight": torch.zeros(3)}, newest)
     result = _eval(run)
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert "not written by irlgan" in result.stderr
 
     # Resuming refuses the same files with the same message.
     cmd = _command("airl", demos, run, "--resume")
     cmd[cmd.index("--steps") + 1] = str(4 * 30 * 6)
     resumed = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 2 and "not written by irlgan" in resumed.stderr
+    assert resumed.returncode == 3 and "not written by irlgan" in resumed.stderr
 
 
 @pytest.mark.slow

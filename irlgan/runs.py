@@ -32,7 +32,7 @@ from irlgan._io import atomic_write_text, strict_json, write_json
 from irlgan.errors import CheckpointError, RunFolderBusy
 
 __all__ = ["LOCK_FILE", "MetricsLog", "RunFolder", "RunLock", "config_sha256", "eval_lock",
-           "eval_path", "open_run", "prepare_run_dir", "read_config"]
+           "eval_path", "open_run", "prepare_run_dir", "read_config", "write_eval"]
 
 
 def _normalise(value: Any) -> Any:
@@ -286,6 +286,21 @@ def eval_lock(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+def write_eval(run_dir: str | os.PathLike[str], name: str, result: dict[str, Any],
+               output: str | os.PathLike[str] | None = None) -> Path:
+    """Writes an evaluation `result` to `output`, or to `eval_path(run_dir, name)`, recording
+    where in ``written_to``. An OSError carries the computed result as `error.result`, so that
+    the command line can still print it."""
+    target = Path(output) if output is not None else eval_path(run_dir, name)
+    result["written_to"] = str(target)
+    try:
+        write_json(target, result, schema="irlgan.eval")
+    except OSError as error:
+        error.result = result  # type: ignore[attr-defined]
+        raise
+    return target
 
 
 def eval_path(run_dir: str | os.PathLike[str], name: str) -> Path:

@@ -35,7 +35,7 @@ from irlgan.checkpoint import (
     save_checkpoint,
 )
 from irlgan.errors import CheckpointError, DivergenceError
-from irlgan.runs import MetricsLog, RunFolder, config_sha256, eval_lock, eval_path, open_run
+from irlgan.runs import MetricsLog, RunFolder, config_sha256, eval_lock, open_run, write_eval
 
 __all__ = ["CHECKPOINT_KIND", "ControlRunConfig", "build_algorithm", "evaluate_run",
            "run_config_dict", "train_run"]
@@ -329,14 +329,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
         finally:
             algo.close()
         summary["checkpoint"] = ckpt.name
-        target = Path(output) if output is not None else eval_path(
-            run_dir, f"{ckpt.stem}-{summary['eval_episodes']}ep")
-        summary["written_to"] = str(target)
-        try:
-            write_json(target, summary, schema="irlgan.eval")
-        except OSError as error:
-            error.result = summary  # type: ignore[attr-defined]
-            raise
+        write_eval(run_dir, f"{ckpt.stem}-{summary['eval_episodes']}ep", summary, output)
     return summary
 
 

@@ -28,9 +28,9 @@ from irlgan.runs import (
     RunFolder,
     config_sha256,
     eval_lock,
-    eval_path,
     open_run,
     read_config,
+    write_eval,
 )
 from irlgan.schedule import run_iterations
 
@@ -222,12 +222,5 @@ def evaluate_run(run_dir: str | Path, *, output: str | Path | None = None) -> di
         summary.update(wall_s=trainer.wall_s, algorithm=trainer.config.algorithm,
                        dataset=trainer.config.dataset, seed=trainer.seed,
                        checkpoint=trainer.checkpoint_name)
-        target = Path(output) if output is not None else eval_path(run_dir,
-                                                                     trainer.checkpoint_name)
-        summary["written_to"] = str(target)
-        try:
-            write_json(target, summary, schema="irlgan.eval")
-        except OSError as error:
-            error.result = summary  # type: ignore[attr-defined]
-            raise
+        write_eval(run_dir, trainer.checkpoint_name, summary, output)
     return summary

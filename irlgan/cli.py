@@ -4,7 +4,7 @@
 irlgan demo [--out DIR]
 irlgan train ALGO (--env ID | --data NAME) [--steps N] [--seed S] [--out DIR] [--resume] ...
 irlgan expert --env ID [--steps N] [--out DIR]
-irlgan eval RUN_DIR [--episodes N] [--output FILE] [--demos DIR]
+irlgan eval RUN_DIR [--episodes N | --seeds S] [--output FILE] [--demos DIR] [--video]
 irlgan --version
 ```
 
@@ -177,10 +177,15 @@ def build_parser() -> argparse.ArgumentParser:
     where = train.add_mutually_exclusive_group(required=True)
     where.add_argument("--env", default=None, help="gymnasium id of a control task")
     where.add_argument("--data", default=None, help="name of a 2-D dataset")
-    train.add_argument("--demos", default=None,
-                       help="demonstrations folder written by `irlgan expert` (control tasks)")
+    train.add_argument("--demos", default=None, metavar="DIR | minari:ID",
+                       help="demonstrations folder (written by `irlgan expert`, "
+                            "irlgan.data.record or Demonstrations.save), or a local Minari "
+                            "dataset as minari:DATASET_ID (control tasks)")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its last checkpoint")
+    train.add_argument("--tensorboard", action="store_true",
+                       help="also write TensorBoard event files to OUT/tensorboard/ (control "
+                            "tasks; needs the extra irlgan[tensorboard])")
     _add_common(train)
     train.set_defaults(func=_train)
 
@@ -198,12 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
                     "RUN_DIR/evals/ (never over the training's summary.json).")
     evaluate.add_argument("run_dir", help="a run folder written by `irlgan train`")
     evaluate.add_argument("--episodes", type=_positive, default=None,
-                          help="evaluation episodes, at least 20 (control tasks; default: the "
-                               "run's eval_episodes)")
+                          help="evaluate on reset seeds 1000000, 1000001, ...: at least 20 "
+                               "episodes (control tasks; default: the seeds of the reference "
+                               "returns, or the run's eval_episodes)")
+    evaluate.add_argument("--seeds", default=None, metavar="S",
+                          help="evaluate on these reset seeds: A-B ranges and commas, such as "
+                               "100000-100049 (at least 20). A normalised score is printed only "
+                               "when they are the seeds the reference returns were measured on")
+    evaluate.add_argument("--video", action="store_true",
+                          help="also write an animated GIF of the learned policy beside the "
+                               "expert's to RUN_DIR/videos/ (control tasks; rendered headless)")
     evaluate.add_argument("--output", default=None, metavar="FILE",
                           help="write the result here instead of RUN_DIR/evals/ (for run "
                                "folders that cannot be written)")
-    evaluate.add_argument("--demos", default=None, metavar="DIR",
+    evaluate.add_argument("--demos", default=None, metavar="DIR | minari:ID",
                           help="the run's demonstrations, if they moved (control tasks; checked "
                                "by content hash)")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")

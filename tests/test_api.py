@@ -299,10 +299,10 @@ def test_state_dict_round_trip_continues_bit_identically(name):
 def _point_mass_demos() -> irlgan.Demonstrations:
     import tempfile
 
-    from irlgan.control._point_mass_expert import point_mass_expert_demos
+    from irlgan.control._point_mass_expert import point_mass_expert_demonstrations
 
     with tempfile.TemporaryDirectory() as folder:
-        point_mass_expert_demos(folder, episodes=4, seed=5)
+        point_mass_expert_demonstrations(episodes=4, seed=5).save(folder)
         return irlgan.Demonstrations.load(folder)
 
 

@@ -132,10 +132,10 @@ UNKNOWN_KEY = st.from_regex(r"[a-z]{3,10}(\.[a-z]{2,8})?", fullmatch=True)
 
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory) -> Path:
-    from irlgan.control._point_mass_expert import point_mass_expert_demos
+    from irlgan.control._point_mass_expert import point_mass_expert_demonstrations
 
     path = tmp_path_factory.mktemp("demos")
-    point_mass_expert_demos(path, episodes=4, seed=3)
+    point_mass_expert_demonstrations(episodes=4, seed=3).save(path)
     return path
 
 

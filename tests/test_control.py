@@ -18,7 +18,7 @@ from irlgan.control import (
     final_parameters,
     train_run,
 )
-from irlgan.control._point_mass_expert import point_mass_expert_demos
+from irlgan.control._point_mass_expert import point_mass_expert_demonstrations
 from irlgan.control.commands import build_config, load_demos
 
 ENV = "irlgan/PointMass-v0"
@@ -27,7 +27,7 @@ ENV = "irlgan/PointMass-v0"
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demos")
-    point_mass_expert_demos(path, episodes=12, seed=21)
+    point_mass_expert_demonstrations(episodes=12, seed=21).save(path)
     return path
 
 
@@ -98,11 +98,14 @@ def test_in_process_resume_is_bit_identical(algo: str, demo_dir: Path, tmp_path:
     demos, expert, rand = load_demos(demo_dir)
     cfg = _tiny(algo)
     ref = train_run(cfg, demos, tmp_path / "ref", expert_return=expert, random_return=rand,
+                    reference_seeds=demos.reference_seeds,
                     progress=False)
     assert train_run(cfg, demos, tmp_path / "cut", expert_return=expert, random_return=rand,
+                     reference_seeds=demos.reference_seeds,
                      progress=False, stop_after=3) == {}
     # Stopped after iteration 3 (checkpoint at 2): the resumed run redoes iteration 3.
     resumed = train_run(cfg, demos, tmp_path / "cut", expert_return=expert, random_return=rand,
+                        reference_seeds=demos.reference_seeds,
                         progress=False, resume=True)
     a, b = final_parameters(tmp_path / "ref"), final_parameters(tmp_path / "cut")
     for name in a:

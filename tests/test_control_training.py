@@ -16,7 +16,7 @@ import pytest
 
 import irlgan
 from irlgan.control import cost_correlation, default_config, train_on_cost, train_run
-from irlgan.control._point_mass_expert import point_mass_expert_demos
+from irlgan.control._point_mass_expert import point_mass_expert_demonstrations
 from irlgan.control.commands import load_demos
 from irlgan.envs import point_mass_true_cost
 from irlgan.rl import EVAL_SEED_BASE, evaluate_policy, normalized_return
@@ -27,10 +27,11 @@ ENV = "irlgan/PointMass-v0"
 @pytest.fixture(scope="module")
 def airl_run(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("pm")
-    point_mass_expert_demos(root / "demos", episodes=64, seed=0)
+    point_mass_expert_demonstrations(episodes=64, seed=0).save(root / "demos")
     demos, expert, rand = load_demos(root / "demos")
     config = dataclasses.replace(default_config("airl", ENV, seed=0), total_steps=100_000)
     summary = train_run(config, demos, root / "airl", expert_return=expert, random_return=rand,
+                        reference_seeds=demos.reference_seeds,
                         progress=False)
     return root / "airl", demos, expert, rand, summary, config
 

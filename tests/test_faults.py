@@ -38,7 +38,7 @@ import irlgan.checkpoint
 import irlgan.errors
 from irlgan import cli
 from irlgan.control import final_parameters, train_run
-from irlgan.control._point_mass_expert import point_mass_expert_demos
+from irlgan.control._point_mass_expert import point_mass_expert_demonstrations
 from irlgan.control.commands import build_config
 
 ENV = "irlgan/PointMass-v0"
@@ -106,7 +106,7 @@ def assert_same_result(run: Path, reference: Path) -> None:
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demos")
-    point_mass_expert_demos(path, episodes=12, seed=21)
+    point_mass_expert_demonstrations(episodes=12, seed=21).save(path)
     return path
 
 
@@ -131,7 +131,8 @@ def stopped(tmp_path_factory: pytest.TempPathFactory, demos: Path) -> Path:
     run = build_config("airl", ENV, STEPS, 0, TINY)
     loaded = irlgan.Demonstrations.load(demos)
     assert train_run(run, loaded, out, demos_dir=demos, expert_return=loaded.expert_return,
-                     random_return=loaded.random_return, progress=False, stop_after=4) == {}
+                     random_return=loaded.random_return,
+                     reference_seeds=loaded.reference_seeds, progress=False, stop_after=4) == {}
     return out
 
 
@@ -432,16 +433,25 @@ def test_eval_writes_beside_the_summary_and_refuses_too_few_episodes(tmp_path, r
     assert status == 2 and "at least 20 episodes" in one_line_error(err)
     assert snapshot(run) == before
     LEDGER.bad_input(nothing_lost=True)
-    status, err = run_cli(["eval", str(run), "--episodes", "20", "--quiet"], capsys)
+    # By default both evaluate on the 50 seeds the demonstrations' references were measured on.
+    status, err = run_cli(["eval", str(run), "--quiet"], capsys)
     assert status == 0, err
     after = snapshot(run)
     added = {k for k in after if k not in before}
-    assert added == {"evals/ckpt-00000006-20ep.json"}
+    assert added == {"evals/ckpt-00000006-50ep.json"}
     assert {k: after[k] for k in before} == before, "eval changed a file of the training"
-    result = strict_json(run / "evals" / "ckpt-00000006-20ep.json")
+    result = strict_json(run / "evals" / "ckpt-00000006-50ep.json")
     training = strict_json(run / "summary.json")
-    assert result["schema"] == "irlgan.eval" and result["eval_episodes"] == 20
-    assert training["eval_episodes"] == 20 and result["return_mean"] == training["return_mean"]
+    assert result["schema"] == "irlgan.eval" and result["eval_episodes"] == 50
+    assert training["eval_seeds"] == result["eval_seeds"] == list(range(10**6, 10**6 + 50))
+    assert result["return_mean"] == training["return_mean"]
+    assert result["normalized_return"] == training["normalized_return"] is not None
+    # On other seeds the return is raw, with the reason.
+    status, err = run_cli(["eval", str(run), "--episodes", "20", "--quiet"], capsys)
+    assert status == 0, err
+    other = strict_json(run / "evals" / "ckpt-00000006-20ep.json")
+    assert other["normalized_return"] is None and other["eval_episodes"] == 20
+    assert "measured on seeds 1000000-1000049" in other["normalized_return_note"]
 
 
 def test_eval_killed_at_a_random_moment_changes_nothing(tmp_path, reference):
@@ -610,7 +620,7 @@ def test_resume_accepts_the_same_demonstrations_elsewhere_and_refuses_changed_on
     irlgan.Demonstrations.from_arrays(
         loaded.observations, actions, loaded.terminated, returns=loaded.returns,
         env_id=loaded.env_id, expert_return=loaded.expert_return,
-        random_return=loaded.random_return).save(changed)
+        random_return=loaded.random_return, reference_seeds=loaded.reference_seeds).save(changed)
     before = snapshot(run)
     status, err = run_cli(train_argv(run, changed, "--resume"), capsys)
     assert status == 2 and "not the ones it was trained on" in one_line_error(err)

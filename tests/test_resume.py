@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from irlgan.control import final_parameters
-from irlgan.control._point_mass_expert import point_mass_expert_demos
+from irlgan.control._point_mass_expert import point_mass_expert_demonstrations
 
 ENV = "irlgan/PointMass-v0"
 # 30 iterations of 4 x 30 steps: episodes (50 steps) straddle rollouts, so the unfinished
@@ -53,7 +53,7 @@ def _metrics_without_timing(path: Path) -> list[dict[str, str]]:
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demos")
-    point_mass_expert_demos(path, episodes=16, seed=11)
+    point_mass_expert_demonstrations(episodes=16, seed=11).save(path)
     return path
 
 

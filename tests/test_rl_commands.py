@@ -32,8 +32,11 @@ def test_expert_command_writes_demonstrations_policy_and_reference_returns(tmp_p
     # the point mass's episodes end at its time limit: truncated, never terminated
     assert demos.terminated == [False] * 6 and demos.truncated == [True] * 6
     meta = json.loads((out / "metadata.json").read_text())
-    assert meta["format_version"] == 3
+    assert meta["format_version"] == 4
     assert demos.expert_return == summary["expert_return"]
+    # the references carry the seeds they were measured on, and the steps their rewards
+    assert demos.reference_seeds == tuple(EVAL_SEED_BASE + i for i in range(5))
+    np.testing.assert_allclose([r.sum() for r in demos.rewards], demos.returns, rtol=1e-9)
     assert demos.random_return == summary["random_return"]
     assert summary["env_steps"] >= 2000 and summary["eval_episodes"] == 5
     # the saved policy is the one that was evaluated

@@ -440,6 +440,8 @@ class AdversarialTrainer(TrainedParts):
             self.buffer = EpisodeBuffer(config.num_envs, config.steps_per_env,
                                         config.buffer_generators)
         self.progress = _Progress()
+        self.logger: Any = None
+        """The `irlgan.loggers.Logger` set by `learn(..., logger=...)`, or None."""
         self.resume_mode = "none"
         self._horizon_iterations: int | None = None
         self.last_log_z = math.nan
@@ -650,7 +652,7 @@ class AdversarialTrainer(TrainedParts):
         return self.progress.env_steps
 
     def learn(self, total_steps: int, *, callback: Callable[[Any, dict], Any] | None = None,
-              progress: bool = False) -> AdversarialTrainer:
+              progress: bool = False, logger: Any = None) -> AdversarialTrainer:
         """Trains for `total_steps` more environment steps (whole iterations; may be called
         again, and continues where it stopped).
 
@@ -659,6 +661,9 @@ class AdversarialTrainer(TrainedParts):
             callback: called as ``callback(algo, metrics)`` after every iteration; returning
                 False stops training.
             progress: show a progress bar.
+            logger: an `irlgan.loggers.Logger` (such as `TensorBoardLogger`) that receives each
+                iteration's metrics under namespaced names at the environment step; it stays
+                set as ``algo.logger``, where callbacks reach it (None keeps the current one).
 
         Returns:
             self.
@@ -667,18 +672,31 @@ class AdversarialTrainer(TrainedParts):
                 total_steps < 1):
             raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
         return self.train_until(self.env_steps + int(total_steps), callback=callback,
-                                progress=progress)
+                                progress=progress, logger=logger)
 
     def train_until(self, target_steps: int, *,
                     callback: Callable[[Any, dict], Any] | None = None,
-                    progress: bool = False) -> AdversarialTrainer:
+                    progress: bool = False, logger: Any = None) -> AdversarialTrainer:
         """Trains until at least `target_steps` environment steps in all (the run folder's loop
         uses this so that a resumed run keeps the same learning-rate schedule)."""
+        from irlgan.loggers import Logger, namespaced
+
+        if logger is not None:
+            if not isinstance(logger, Logger):
+                raise ValueError(f"logger must have log(metrics, step), flush() and close(), "
+                                 f"got {type(logger).__name__}")
+            self.logger = logger
         per = self.config.steps_per_iteration
         target_iterations = -(-int(target_steps) // per)
         self._horizon_iterations = target_iterations
+
+        def after(row: dict[str, Any]) -> Any:
+            if self.logger is not None:
+                self.logger.log(namespaced(row), step=self.progress.env_steps)
+            return None if callback is None else callback(self, row)
+
         run_iterations(self.step, start=self.progress.iteration, total=target_iterations,
-                       callback=None if callback is None else (lambda row: callback(self, row)),
+                       callback=after,
                        progress=progress, desc=self.name,
                        postfix=lambda row: {"ret": f"{row['env_return']:.1f}",
                                             "acc": f"{row['disc_acc_gen']:.2f}"})

@@ -93,17 +93,22 @@ def point_mass_expert_demonstrations(episodes: int = 64, seed: int = 0, noise: f
         set.
     """
     from irlgan.data import Demonstrations
+    from irlgan.rl import EVAL_SEED_BASE
 
     recorded, expert, rand = _record(episodes, seed, noise, eval_episodes)
     return Demonstrations.from_arrays(
         [obs for obs, _, _, _ in recorded], [act for _, act, _, _ in recorded],
         [term for _, _, _, term in recorded], returns=[ret for _, _, ret, _ in recorded],
-        env_id="irlgan/PointMass-v0", expert_return=expert, random_return=rand)
+        env_id="irlgan/PointMass-v0", expert_return=expert, random_return=rand,
+        reference_seeds=[EVAL_SEED_BASE + i for i in range(eval_episodes)])
 
 
 def point_mass_expert_demos(directory: str | os.PathLike, episodes: int, seed: int,
                             noise: float = 0.3, eval_episodes: int = 50):
-    """Writes demonstrations of the scripted expert (the continuous on-disk format).
+    """Writes demonstrations of the scripted expert in the first on-disk format
+    (``irlgan.continuous-demonstrations``, version 1), which has no reset seeds for its
+    references: the tests use it as a folder written by an earlier irlgan. New code saves
+    `point_mass_expert_demonstrations` instead.
 
     The expert reference return is the deterministic expert's mean over `eval_episodes` held-out
     episodes and the random one that of uniform actions, as `irlgan expert` records them.

@@ -16,6 +16,7 @@ import contextlib
 import math
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,10 @@ def run_config_dict(run: ControlRunConfig, demos_dir: str | os.PathLike | None,
 
     out: dict[str, Any] = {"task": "control"}
     out.update(config_to_dict(run))
-    out["demos"] = None if demos_dir is None else str(Path(demos_dir).resolve())
+    if demos_dir is None or str(demos_dir).startswith("minari:"):
+        out["demos"] = None if demos_dir is None else str(demos_dir)
+    else:
+        out["demos"] = str(Path(demos_dir).resolve())
     out["inputs"] = {"config_sha256": config_sha256(out),
                      "demos_sha256": None if demos is None else demos.content_hash()}
     return out
@@ -114,7 +118,8 @@ def build_algorithm(run: ControlRunConfig, demos: Any) -> AdversarialTrainer:
 def train_run(run: ControlRunConfig, demos: Any, run_dir: str | os.PathLike, *,
               demos_dir: str | os.PathLike | None = None, resume: bool = False,
               expert_return: float | None = None, random_return: float | None = None,
-              progress: bool = True, stop_after: int | None = None) -> dict[str, Any]:
+              reference_seeds: Sequence[int] | None = None, progress: bool = True,
+              stop_after: int | None = None, logger: Any = None) -> dict[str, Any]:
     """Trains in `run_dir` (resuming from its last checkpoint with `resume`) and evaluates.
 
     The folder is locked for the run's life (`irlgan.runs.open_run`): a second writer gets
@@ -131,8 +136,15 @@ def train_run(run: ControlRunConfig, demos: Any, run_dir: str | os.PathLike, *,
         resume: continue from the newest loadable checkpoint.
         expert_return, random_return: the normalisation references (computed for random when
             None; the expert's is required for `normalized_return`, else it is null).
+        reference_seeds: the reset seeds the references were measured on. The final evaluation
+            runs on them (when there are at least 20), and `normalized_return` is given only
+            when the evaluation's seeds are exactly these; None (unknown) gives the raw return
+            with the reason in `normalized_return_note`.
         progress: show a progress bar.
         stop_after: stop after this iteration without evaluating (for tests of resumption).
+        logger: an `irlgan.loggers.Logger` that also receives every metrics row (namespaced,
+            at the run's environment step) and the final evaluation; `metrics.csv` is always
+            written.
 
     Returns:
         The summary dict (also written to summary.json), or {} when stopped early.
@@ -152,8 +164,9 @@ def train_run(run: ControlRunConfig, demos: Any, run_dir: str | os.PathLike, *,
                     _load_into(algo, ckpt, inputs)
                     metrics.truncate(algo.progress.iteration)
             folder.started = resume
-            summary = _train(algo, run, folder, metrics, inputs, expert_return, random_return,
-                             progress, stop_after)
+            references = References(expert_return, random_return, reference_seeds)
+            summary = _train(algo, run, folder, metrics, inputs, references, progress,
+                             stop_after, logger)
     finally:
         algo.close()
     return summary
@@ -177,14 +190,14 @@ def _load_into(algo: AdversarialTrainer, ckpt: Path, inputs: dict[str, Any]) -> 
 
 
 def _train(algo: AdversarialTrainer, run: ControlRunConfig, folder: RunFolder,
-           metrics: MetricsLog, inputs: dict[str, Any], expert_return: float | None,
-           random_return: float | None, progress: bool, stop_after: int | None
-           ) -> dict[str, Any]:
+           metrics: MetricsLog, inputs: dict[str, Any], references: References,
+           progress: bool, stop_after: int | None, logger: Any) -> dict[str, Any]:
     total = run.iterations
     run_dir = folder.path
 
     def after_iteration(trainer: AdversarialTrainer, row: dict[str, Any]) -> bool:
         metrics.append({k: _fmt(v) for k, v in row.items()})
+
         it = trainer.progress.iteration
         if it % run.checkpoint_every == 0 or it == total:
             save_checkpoint(checkpoint_path(run_dir, it),
@@ -195,7 +208,8 @@ def _train(algo: AdversarialTrainer, run: ControlRunConfig, folder: RunFolder,
         return not (stop_after is not None and it >= stop_after)
 
     try:
-        algo.train_until(run.total_steps, callback=after_iteration, progress=progress)
+        algo.train_until(run.total_steps, callback=after_iteration, progress=progress,
+                         logger=logger)
     except DivergenceError as error:
         kept = list_checkpoints(run_dir)
         where = (f"the last good checkpoint, {kept[-1][1].name}, is kept" if kept
@@ -203,8 +217,11 @@ def _train(algo: AdversarialTrainer, run: ControlRunConfig, folder: RunFolder,
         raise DivergenceError(f"{error}; {where}") from None
     if stop_after is not None and algo.progress.iteration < total:
         return {}
-    summary = _summarise(algo, run, expert_return, random_return)
+    summary = _summarise(algo, run, references)
     summary["inputs"] = inputs
+    if logger is not None:
+        logger.log(eval_metrics(summary), step=algo.progress.env_steps)
+        logger.flush()
     write_json(run_dir / "summary.json", summary, schema="irlgan.summary")
     _plots(run_dir, algo, run, metrics)
     algo.save(run_dir / "model.pt")
@@ -241,24 +258,91 @@ def _json_number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _summarise(algo: AdversarialTrainer, run: ControlRunConfig, expert_return: float | None,
-               random_return: float | None, episodes: int | None = None) -> dict[str, Any]:
-    from irlgan.rl import EVAL_SEED_BASE, evaluate_policy, normalized_return, random_returns
+@dataclass(frozen=True)
+class References:
+    """The reference returns of the normalised score and the reset seeds they were measured on
+    (None where unknown)."""
 
-    episodes = episodes or run.eval_episodes
-    returns = evaluate_policy(algo.policy, run.env_id, episodes, EVAL_SEED_BASE,
-                              deterministic=True)
-    if random_return is None:
-        random_return = float(np.mean(random_returns(run.env_id, episodes, EVAL_SEED_BASE)))
+    expert_return: float | None = None
+    random_return: float | None = None
+    seeds: Sequence[int] | None = None
+
+    @classmethod
+    def of(cls, demos: Any) -> References:
+        """The references the demonstrations carry."""
+        return cls(demos.expert_return, demos.random_return, demos.reference_seeds)
+
+
+MIN_EVAL_EPISODES = 20
+"""The fewest evaluation episodes behind a reported return."""
+
+
+def evaluation_plan(run: ControlRunConfig, references: References,
+                    episodes: int | None = None, seeds: Sequence[int] | None = None
+                    ) -> tuple[list[int], str | None]:
+    """The reset seeds of an evaluation, and why a normalised score cannot be given on them
+    (None when it can).
+
+    Seeds: `seeds` when given; else the references' seeds when there are at least 20 of them
+    and no episode count is asked for; else ``EVAL_SEED_BASE + i`` for ``i <
+    episodes`` (default: the run's `eval_episodes`). A normalised score needs an expert
+    reference measured on exactly the evaluation's seeds: start states alone move a return by
+    several percent.
+    """
+    from irlgan.data import describe_seeds
+    from irlgan.rl import EVAL_SEED_BASE
+
+    known = None if references.seeds is None else [int(s) for s in references.seeds]
+    if seeds is not None:
+        plan = [int(s) for s in seeds]
+    elif known is not None and len(known) >= MIN_EVAL_EPISODES and episodes is None:
+        plan = known
+    else:
+        plan = [EVAL_SEED_BASE + i for i in range(episodes or run.eval_episodes)]
+    if references.expert_return is None:
+        return plan, "the demonstrations carry no expert reference return"
+    if known is None:
+        return plan, ("the reference returns do not record the reset seeds they were measured "
+                      "on (demonstrations from another source or an earlier irlgan); measure "
+                      "them with Demonstrations.measure_references, or compare raw returns")
+    if sorted(known) != sorted(plan):
+        return plan, (f"the reference returns were measured on {describe_seeds(known)}, this "
+                      f"evaluation ran on {describe_seeds(plan)}")
+    return plan, None
+
+
+def eval_metrics(summary: dict[str, Any]) -> dict[str, float]:
+    """The evaluation's scalars under the ``eval/`` namespace (for a logger)."""
+    out = {"eval/return_mean": summary["return_mean"], "eval/return_std": summary["return_std"]}
+    if summary.get("normalized_return") is not None:
+        out["eval/normalized_return"] = summary["normalized_return"]
+    return out
+
+
+def _summarise(algo: AdversarialTrainer, run: ControlRunConfig, references: References,
+               episodes: int | None = None, seeds: Sequence[int] | None = None
+               ) -> dict[str, Any]:
+    from irlgan.rl import normalized_return
+    from irlgan.rl._evaluate import policy_returns, random_returns_on
+
+    plan, note = evaluation_plan(run, references, episodes, seeds)
+    returns = policy_returns(algo.policy, run.env_id, plan)
+    random_return = references.random_return
+    if random_return is None or note is not None:
+        # measured here, on the evaluation's seeds (the one given belongs to other seeds)
+        random_return = float(np.mean(random_returns_on(run.env_id, plan)))
     mean = float(np.mean(returns))
-    norm = (float(normalized_return(mean, expert_return, random_return))
-            if expert_return is not None else None)
+    norm = (None if note is not None
+            else float(normalized_return(mean, references.expert_return, random_return)))
     prog = algo.progress
     return {
-        "normalized_return": norm, "return_mean": mean, "return_std": float(np.std(returns)),
-        "expert_return": expert_return, "random_return": random_return,
+        "normalized_return": norm, "normalized_return_note": note,
+        "return_mean": mean, "return_std": float(np.std(returns)),
+        "expert_return": references.expert_return, "random_return": random_return,
+        "reference_seeds": None if references.seeds is None else list(references.seeds),
+        "eval_seeds": plan,
         "env_steps": prog.env_steps, "wall_s": prog.wall_s,
-        "eval_episodes": episodes, "algorithm": run.algorithm, "env_id": run.env_id,
+        "eval_episodes": len(plan), "algorithm": run.algorithm, "env_id": run.env_id,
         "seed": run.seed, "env_steps_per_s": prog.env_steps / max(prog.wall_s, 1e-9),
         "time_split_s": dict(prog.times), "resume": algo.resume_mode,
         "bc_nll": _json_number(algo.bc_nll),
@@ -276,14 +360,23 @@ def _plots(run_dir: Path, algo: AdversarialTrainer, run: ControlRunConfig,
 
 
 def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
-                 demos: Any = None, expert_return: float | None = None,
-                 random_return: float | None = None,
-                 output: str | os.PathLike | None = None) -> dict[str, Any]:
+                 demos: Any = None, seeds: Sequence[int] | None = None,
+                 output: str | os.PathLike | None = None,
+                 references: References | None = None) -> dict[str, Any]:
     """Evaluates the newest checkpoint of a run folder and writes the result to
     `evals/<checkpoint>-<N>ep.json` (or `output`), never over the training's summary.json.
 
-    The demonstrations are only needed to rebuild the algorithm; when None, the run's
-    config.json `demos` folder is loaded, and must have the content hash the run recorded.
+    The demonstrations rebuild the algorithm and carry the reference returns; when None, the
+    run's config.json `demos` source is loaded, and must have the content hash the run
+    recorded. The seeds and the normalised score follow `evaluation_plan`.
+
+    Args:
+        run_dir: the run folder.
+        episodes: evaluate on ``EVAL_SEED_BASE + i`` for ``i < episodes`` (at least 20).
+        demos: the run's demonstrations (when its recorded source has moved).
+        seeds: evaluate on exactly these reset seeds (at least 20).
+        output: write the result here instead of under `evals/`.
+        references: other reference returns (default: the demonstrations').
 
     Raises:
         ValueError: fewer than 20 episodes, or demonstrations that are not the run's.
@@ -303,17 +396,27 @@ def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
         raise CheckpointError(f"{run_dir}/config.json does not describe a control run of this "
                               f"irlgan: {error}") from None
     if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int)
-                                 or episodes < 20):
-        raise ValueError(f"evaluation needs at least 20 episodes (as training does), got "
-                         f"{episodes!r}")
+                                 or episodes < MIN_EVAL_EPISODES):
+        raise ValueError(f"evaluation needs at least {MIN_EVAL_EPISODES} episodes (as training "
+                         f"does), got {episodes!r}")
+    if seeds is not None:
+        if episodes is not None:
+            raise ValueError("give the evaluation's episodes or its seeds, not both")
+        seeds = [int(s) for s in seeds]
+        if len(seeds) < MIN_EVAL_EPISODES or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+            raise ValueError(f"evaluation seeds must be at least {MIN_EVAL_EPISODES} distinct "
+                             f"non-negative integers, got {len(seeds)}")
     recorded = (data.get("inputs") or {}).get("demos_sha256")
     if demos is None:
-        if not data.get("demos"):
+        source = data.get("demos")
+        if not source:
             raise ValueError(f"{run_dir}/config.json names no demonstrations folder")
-        if not Path(data["demos"]).is_dir():
-            raise ValueError(f"the run's demonstrations folder {data['demos']} (config.json) is "
+        if not str(source).startswith("minari:") and not Path(source).is_dir():
+            raise ValueError(f"the run's demonstrations folder {source} (config.json) is "
                              f"gone; pass the demonstrations with --demos")
-        demos, expert_return, random_return = load_demos(data["demos"])
+        demos = load_demos(source)[0]
+    if references is None:
+        references = References.of(demos)
     if recorded is not None and demos.content_hash() != recorded:
         raise ValueError(f"the demonstrations are not the ones {run_dir} was trained on "
                          f"(content sha256 {recorded[:12]} recorded, "
@@ -325,7 +428,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
         algo = build_algorithm(run, demos)
         try:
             _load_into(algo, ckpt, data.get("inputs") or {})
-            summary = _summarise(algo, run, expert_return, random_return, episodes)
+            summary = _summarise(algo, run, references, episodes, seeds)
         finally:
             algo.close()
         summary["checkpoint"] = ckpt.name

@@ -27,10 +27,11 @@ __all__ = ["build_config", "evaluate", "load_demos", "train"]
 
 def load_demos(directory: str | os.PathLike, env_id: str | None = None
                ) -> tuple[Any, float | None, float | None]:
-    """Reads a demonstrations folder (`irlgan.Demonstrations.load`).
+    """Reads a demonstrations folder (`irlgan.Demonstrations.load`), or a local Minari dataset
+    named ``minari:DATASET_ID`` (`irlgan.Demonstrations.from_minari`).
 
     Args:
-        directory: the demonstrations folder.
+        directory: the demonstrations folder, or ``minari:DATASET_ID``.
         env_id: if given and the demonstrations record their environment, it must be this one.
 
     Returns:
@@ -38,7 +39,10 @@ def load_demos(directory: str | os.PathLike, env_id: str | None = None
     """
     from irlgan.data import Demonstrations
 
-    demos = Demonstrations.load(directory)
+    if str(directory).startswith("minari:"):
+        demos = Demonstrations.from_minari(str(directory)[len("minari:"):])
+    else:
+        demos = Demonstrations.load(directory)
     if env_id is not None and demos.env_id is not None and demos.env_id != env_id:
         raise ValueError(f"the demonstrations in {directory} come from {demos.env_id!r}, "
                          f"not {env_id!r}")
@@ -70,32 +74,70 @@ def _slug(text: str) -> str:
 def train(args: argparse.Namespace) -> int:
     """Runs `irlgan train ALGO --env ID --demos DIR [...]`; prints the summary."""
     if args.demos is None:
-        raise ValueError(f"irlgan train {args.algo} needs --demos DIR (run `irlgan expert` first)")
-    if not Path(args.demos).is_dir():
+        raise ValueError(f"irlgan train {args.algo} needs --demos DIR or --demos minari:ID (run "
+                         f"`irlgan expert` first)")
+    minari = str(args.demos).startswith("minari:")
+    if not minari and not Path(args.demos).is_dir():
         raise ValueError(f"--demos {args.demos} is not a folder")
     run = build_config(args.algo, args.env, args.steps, args.seed,
                        getattr(args, "overrides", None))
     torch.set_num_threads(1)
     demos, expert_return, random_return = load_demos(args.demos, run.env_id)
     out = args.out or str(Path("runs") / f"{args.algo}-{_slug(run.env_id)}-s{run.seed}")
-    summary = train_run(run, demos, out, demos_dir=args.demos, resume=bool(args.resume),
-                        expert_return=expert_return, random_return=random_return,
-                        progress=not args.quiet)
+    logger = None
+    if getattr(args, "tensorboard", False):
+        from irlgan.loggers import TensorBoardLogger
+
+        logger = TensorBoardLogger.for_run(out)
+    try:
+        summary = train_run(run, demos, out, demos_dir=args.demos,
+                            resume=bool(args.resume), expert_return=expert_return,
+                            random_return=random_return, reference_seeds=demos.reference_seeds,
+                            progress=not args.quiet, logger=logger)
+    finally:
+        if logger is not None:
+            logger.close()
     if not args.quiet:
         print(json.dumps(summary, indent=2))
     return 0
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``--seeds`` values: comma-separated seeds and inclusive ranges, ``100000-100049,7``."""
+    seeds: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not match:
+            raise ValueError(f"--seeds {text!r}: {part!r} is neither a seed nor a range A-B")
+        first = int(match.group(1))
+        last = int(match.group(2)) if match.group(2) else first
+        if last < first:
+            raise ValueError(f"--seeds {text!r}: range {part} runs backwards")
+        seeds.extend(range(first, last + 1))
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds {text!r} names a seed twice")
+    return seeds
+
+
 def evaluate(args: argparse.Namespace) -> int:
-    """Runs `irlgan eval RUN_DIR [--episodes N] [--output FILE] [--demos DIR]`: evaluates the
-    newest checkpoint and writes RUN_DIR/evals/<checkpoint>-<N>ep.json (or FILE)."""
+    """Runs `irlgan eval RUN_DIR [--episodes N | --seeds S] [--output FILE] [--demos DIR]
+    [--video]`: evaluates the newest checkpoint and writes RUN_DIR/evals/<checkpoint>-<N>ep.json
+    (or FILE); with --video also RUN_DIR/videos/."""
     torch.set_num_threads(1)
-    demos = expert_return = random_return = None
+    demos = None
     if getattr(args, "demos", None):
-        demos, expert_return, random_return = load_demos(args.demos)
+        demos = load_demos(args.demos)[0]
+    seeds = parse_seeds(args.seeds) if getattr(args, "seeds", None) else None
     summary = evaluate_run(args.run_dir, episodes=getattr(args, "episodes", None), demos=demos,
-                           expert_return=expert_return, random_return=random_return,
-                           output=getattr(args, "output", None))
+                           seeds=seeds, output=getattr(args, "output", None))
+    if getattr(args, "video", False):
+        from irlgan.video import video_of_run
+
+        summary["video"] = str(video_of_run(args.run_dir, demos=demos))
     if not getattr(args, "quiet", False):
         print(json.dumps(summary, indent=2))
+        if summary.get("normalized_return") is None and summary.get("normalized_return_note"):
+            print(f"raw return {summary['return_mean']:.2f}; no normalised score: "
+                  f"{summary['normalized_return_note']}")
     return 0

@@ -2,7 +2,8 @@
 
 See `irlgan.data._demonstrations` for the format (`arrays.npz` + `metadata.json`, version 1), and
 `irlgan.data._continuous` for its continuous-control variant (float observations and actions,
-trajectories of unequal length).
+trajectories of unequal length); `irlgan.data.record` records demonstrations from any policy,
+and `irlgan.Demonstrations.from_minari` / `to_minari` read and write Minari datasets.
 """
 
 from irlgan.data._continuous import (
@@ -22,7 +23,8 @@ from irlgan.data._demonstrations import (
     sample_demonstrations,
     save_demonstrations,
 )
-from irlgan.data._trajectories import Demonstrations
+from irlgan.data._record import record
+from irlgan.data._trajectories import Demonstrations, describe_seeds
 
 __all__ = [
     "ARRAYS_FILE",
@@ -35,6 +37,8 @@ __all__ = [
     "FORMAT_VERSION",
     "METADATA_FILE",
     "Demonstrations",
+    "describe_seeds",
+    "record",
     "TabularDemonstrations",
     "load_demonstrations",
     "sample_demonstrations",

@@ -11,13 +11,21 @@ On disk (`Demonstrations.save`): a folder with
   ``[sum(L_i + 1), d_obs]`` and `actions` float32 ``[sum(L_i), d_act]``, the episodes one after
   another; `lengths` int64 ``[N]``; `terminated` and `truncated` bool ``[N]`` (each episode ends
   exactly one way: in a terminal state, or cut by a time limit or the end of the recording);
-  `returns` float64 ``[N]`` (NaN where unknown);
-- `metadata.json`: `format` (``"irlgan.demonstrations"``), `format_version` (3), `count`,
+  `returns` float64 ``[N]`` (NaN where unknown); `rewards` float64 ``[sum(L_i)]``, the reward of
+  every step (NaN throughout when the demonstrations have none);
+- `metadata.json`: `format` (``"irlgan.demonstrations"``), `format_version` (4), `count`,
   `obs_dim`, `act_dim`, `env_id` (or null), `expert_return`, `random_return` (numbers or null),
+  `reference_seeds` (the reset seeds the two reference returns were measured on, a list of
+  integers, or null where unknown), `rewards` (whether per-step rewards are recorded),
   `terminated_per_step` (whether `terminated` was given per step, so it comes back that way).
 
-`Demonstrations.load` also reads the files of earlier versions: format version 2 (the same
-without `truncated`, which is then the complement of `terminated`), and the folders written by
+A normalised score compares a policy's return with the reference returns, and start states alone
+move a return by several percent, so a score is only meaningful on the seeds the references were
+measured on: `irlgan eval` prints one only then (see `reference_seeds`).
+
+`Demonstrations.load` also reads the files of earlier versions: format version 3 (no `rewards`,
+and references without seeds), version 2 (also without `truncated`, which is then the complement
+of `terminated`), and the folders written by
 earlier versions of `irlgan expert` (format ``"irlgan.continuous-demonstrations"``, version 1),
 which did not record terminations: there an episode shorter than the environment's time limit is
 taken to have terminated.
@@ -44,12 +52,46 @@ from irlgan.data._demonstrations import (
     _write_files,
 )
 
-__all__ = ["DEMONSTRATIONS_FORMAT", "DEMONSTRATIONS_VERSION", "Demonstrations"]
+__all__ = ["DEMONSTRATIONS_FORMAT", "DEMONSTRATIONS_VERSION", "Demonstrations", "describe_seeds"]
 
 DEMONSTRATIONS_FORMAT = "irlgan.demonstrations"
-DEMONSTRATIONS_VERSION = 3
-_READABLE_VERSIONS = (2, 3)
+DEMONSTRATIONS_VERSION = 4
+_READABLE_VERSIONS = (2, 3, 4)
 _ARRAY_KEYS = ("observations", "actions", "lengths", "terminated", "returns")
+
+
+def _seed_list(value: Any) -> tuple[int, ...] | None:
+    """The reference seeds as a tuple of distinct non-negative integers (None stays None)."""
+    if value is None:
+        return None
+    if isinstance(value, str | bytes) or not hasattr(value, "__iter__"):
+        raise ValueError(f"reference_seeds must be a list of integers, got {value!r}")
+    seeds = []
+    for seed in value:
+        if isinstance(seed, np.integer):
+            seed = int(seed)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"reference_seeds must be non-negative integers, got {seed!r}")
+        seeds.append(seed)
+    if not seeds:
+        raise ValueError("reference_seeds must name at least one seed (or be None)")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("reference_seeds must not repeat a seed")
+    return tuple(seeds)
+
+
+def describe_seeds(seeds: Sequence[int] | None) -> str:
+    """A short form of a seed list: ``1000000-1000049`` for a run of consecutive seeds, else the
+    first few and the count."""
+    if seeds is None:
+        return "unknown seeds"
+    seeds = list(seeds)
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    head = ", ".join(str(s) for s in seeds[:3])
+    return f"{len(seeds)} seeds ({head}, ...)"
 
 
 def _number_or_none(name: str, value: Any) -> float | None:
@@ -71,16 +113,22 @@ class Demonstrations:
         terminated: list of N bools (or of N per-step bool arrays ``[L_i]``, if given that way):
             the episode ended in a true terminal state.
         returns: float64 ``[N]``, each episode's environment return (NaN where unknown).
+        rewards: list of N float64 arrays ``[L_i]``, the reward of every step, or None.
         env_id: the gymnasium id they were recorded in, or None.
         expert_return, random_return: reference returns of the normalised score, or None.
+        reference_seeds: the reset seeds the reference returns were measured on (a tuple of
+            integers), or None where unknown; a normalised score is only given on these seeds.
     """
 
     def __init__(self, observations: list[np.ndarray], actions: list[np.ndarray],
                  terminated: np.ndarray, *, terminated_per_step: bool = False,
-                 returns: np.ndarray | None = None, env_id: str | None = None,
-                 expert_return: float | None = None, random_return: float | None = None) -> None:
+                 returns: np.ndarray | None = None, rewards: list[np.ndarray] | None = None,
+                 env_id: str | None = None, expert_return: float | None = None,
+                 random_return: float | None = None,
+                 reference_seeds: Sequence[int] | None = None) -> None:
         self.observations = observations
         self.actions = actions
+        self.rewards = rewards
         self._terminated = np.asarray(terminated, dtype=bool)
         self._per_step = bool(terminated_per_step)
         count = len(observations)
@@ -94,6 +142,10 @@ class Demonstrations:
         self.env_id = env_id
         self.expert_return = _number_or_none("expert_return", expert_return)
         self.random_return = _number_or_none("random_return", random_return)
+        self.reference_seeds = _seed_list(reference_seeds)
+        if self.reference_seeds is not None and expert_return is None and random_return is None:
+            raise ValueError("reference_seeds given without reference returns (expert_return, "
+                             "random_return)")
 
     # ------------------------------------------------------------------------------------------
     # Construction and the properties
@@ -103,8 +155,10 @@ class Demonstrations:
     def from_arrays(cls, observations: Sequence[Any], actions: Sequence[Any],
                     terminated: Sequence[Any], *, truncated: Sequence[Any] | None = None,
                     returns: Sequence[float] | None = None,
+                    rewards: Sequence[Any] | None = None,
                     env_id: str | None = None, expert_return: float | None = None,
-                    random_return: float | None = None) -> Demonstrations:
+                    random_return: float | None = None,
+                    reference_seeds: Sequence[int] | None = None) -> Demonstrations:
         """Demonstrations from per-episode arrays.
 
         Args:
@@ -115,9 +169,14 @@ class Demonstrations:
             truncated: optional, in the same form: whether each episode was cut (by a time limit
                 or the end of the recording). Every episode ends exactly one way, so when given
                 it must be the complement of `terminated` at each episode's last step.
-            returns: optional environment return of each episode.
+            returns: optional environment return of each episode (the sum of `rewards` when
+                only those are given).
+            rewards: optional N arrays ``[L_i]``, the reward of every step; where `returns` are
+                given too, each episode's rewards must sum to its return.
             env_id: optional gymnasium id, recorded with them.
             expert_return, random_return: optional reference returns of the normalised score.
+            reference_seeds: the reset seeds the reference returns were measured on (None:
+                unknown, and scores against them are reported as raw returns).
 
         Raises:
             ValueError: naming the episode and what is wrong (shapes, non-finite values, ...).
@@ -181,8 +240,42 @@ class Demonstrations:
                 flags[i] = bool(flag)
         if truncated is not None:
             cls._check_truncated(truncated, flags, act_out)
+        reward_out = None
+        if rewards is not None:
+            reward_out = cls._check_rewards(rewards, act_out, returns)
+            if returns is None:
+                returns = [float(r.sum()) for r in reward_out]
         return cls(obs_out, act_out, flags, terminated_per_step=per_step, returns=returns,
-                   env_id=env_id, expert_return=expert_return, random_return=random_return)
+                   rewards=reward_out, env_id=env_id, expert_return=expert_return,
+                   random_return=random_return, reference_seeds=reference_seeds)
+
+    @staticmethod
+    def _check_rewards(rewards: Sequence[Any], actions: list[np.ndarray],
+                       returns: Sequence[float] | None) -> list[np.ndarray]:
+        rewards = list(rewards)
+        if len(rewards) != len(actions):
+            raise ValueError(f"got {len(actions)} episodes but {len(rewards)} reward arrays")
+        out = []
+        for i, (value, act) in enumerate(zip(rewards, actions, strict=True)):
+            steps = np.array(value, dtype=np.float64, copy=True).reshape(-1)
+            if steps.shape != (act.shape[0],):
+                raise ValueError(f"episode {i}: rewards must have shape [{act.shape[0]}], got "
+                                 f"{list(np.shape(value))}")
+            if not np.isfinite(steps).all():
+                raise ValueError(f"episode {i}: rewards contain NaN or inf")
+            out.append(steps)
+        if returns is not None:
+            given = np.asarray(returns, dtype=np.float64).reshape(-1)
+            sums = np.array([r.sum() for r in out])
+            if given.shape == sums.shape:
+                known = np.isfinite(given)
+                scale = np.array([np.abs(r).sum() for r in out]) + 1.0
+                bad = known & (np.abs(given - sums) > 1e-5 * scale)
+                if bad.any():
+                    i = int(np.flatnonzero(bad)[0])
+                    raise ValueError(f"episode {i}: its rewards sum to {sums[i]:.6g} but its "
+                                     f"return is {given[i]:.6g}")
+        return out
 
     @property
     def terminated(self) -> list[Any]:
@@ -298,6 +391,75 @@ class Demonstrations:
         return (torch.from_numpy(obs), torch.from_numpy(act), torch.from_numpy(nxt),
                 torch.from_numpy(term))
 
+    def with_references(self, expert_return: float | None, random_return: float | None,
+                        reference_seeds: Sequence[int] | None) -> Demonstrations:
+        """A copy with other reference returns (and the seeds they were measured on)."""
+        copy = Demonstrations(self.observations, self.actions, self._terminated.copy(),
+                              terminated_per_step=self._per_step, returns=self.returns.copy(),
+                              rewards=self.rewards, env_id=self.env_id,
+                              expert_return=expert_return, random_return=random_return,
+                              reference_seeds=reference_seeds)
+        return copy
+
+    def measure_references(self, env: Any, predict: Any, seeds: Sequence[int]) -> Demonstrations:
+        """A copy whose reference returns are measured here: `predict` (any callable mapping one
+        observation to one action, such as the policy that made the demonstrations) and uniformly
+        random actions, each on one episode per reset seed in `seeds`.
+
+        Args:
+            env: a gymnasium id, a `gymnasium.Env`, or a zero-argument callable returning one.
+            predict: ``predict(obs) -> action`` (a returned tuple's first element is taken, so a
+                stable-baselines3 ``model.predict`` works as it is).
+            seeds: the reset seeds (at least one).
+        """
+        from irlgan.data._record import play_episodes, random_predict
+
+        seeds = list(_seed_list(list(seeds)) or ())
+        expert = play_episodes(env, predict, seeds)
+        rand = play_episodes(env, random_predict(env, seeds[0]), seeds)
+        return self.with_references(float(np.mean([e.ret for e in expert])),
+                                    float(np.mean([e.ret for e in rand])), seeds)
+
+    # ------------------------------------------------------------------------------------------
+    # Other libraries' formats
+    # ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_minari(cls, dataset_id: str) -> Demonstrations:
+        """Reads a local Minari dataset (``minari.load_dataset(dataset_id)``; never downloads).
+
+        Terminations and truncations are read per step; an episode that ends with neither was
+        cut by the end of the recording and counts as truncated; one that ends with both counts
+        as terminated (its last state has no future). Per-step rewards are kept and the returns
+        are their sums. The dataset's ``ref_max_score`` and ``ref_min_score`` become the expert
+        and random reference returns; Minari does not record the reset seeds of those, so
+        scores against them are reported as raw returns unless the dataset was written by
+        `to_minari`, which stores the seeds beside it.
+
+        Needs the optional extra ``irlgan[minari]``.
+        """
+        from irlgan.data._minari import from_minari
+
+        return from_minari(cls, dataset_id)
+
+    def to_minari(self, dataset_id: str, env: Any) -> Any:
+        """Writes the demonstrations as a local Minari dataset with Minari's own writer
+        (``minari.create_dataset_from_buffers``) and returns it (a ``MinariDataset``).
+
+        Args:
+            dataset_id: the new dataset's id (``namespace/name-v0``); an existing one is never
+                overwritten.
+            env: the environment (a gymnasium id, `gymnasium.Env` or `EnvSpec`) recorded in the
+                dataset; its spaces must hold the demonstrations.
+
+        Terminations and truncations are written per step, exactly; per-step rewards must be
+        known (demonstrations recorded by `irlgan.data.record`, `irlgan expert` or read from
+        Minari have them). Needs the optional extra ``irlgan[minari]``.
+        """
+        from irlgan.data._minari import to_minari
+
+        return to_minari(self, dataset_id, env)
+
     # ------------------------------------------------------------------------------------------
     # Files
     # ------------------------------------------------------------------------------------------
@@ -306,6 +468,8 @@ class Demonstrations:
         """Writes the folder `path` (created if needed; its two files replaced atomically)."""
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
+        rewards = (np.full(self.num_steps, np.nan) if self.rewards is None
+                   else np.concatenate(self.rewards).astype(np.float64))
         arrays = {
             "observations": np.concatenate(self.observations).astype(np.float32),
             "actions": np.concatenate(self.actions).astype(np.float32),
@@ -313,12 +477,16 @@ class Demonstrations:
             "terminated": self._terminated.copy(),
             "truncated": ~self._terminated,
             "returns": self.returns.astype(np.float64),
+            "rewards": rewards,
         }
         metadata = {
             "format": DEMONSTRATIONS_FORMAT, "format_version": DEMONSTRATIONS_VERSION,
             "count": len(self), "obs_dim": self.obs_dim, "act_dim": self.act_dim,
             "env_id": self.env_id, "expert_return": self.expert_return,
-            "random_return": self.random_return, "terminated_per_step": self._per_step,
+            "random_return": self.random_return,
+            "reference_seeds": (None if self.reference_seeds is None
+                                else list(self.reference_seeds)),
+            "rewards": self.rewards is not None, "terminated_per_step": self._per_step,
         }
         _write_files(directory, arrays, metadata)
         return directory
@@ -347,7 +515,8 @@ class Demonstrations:
         if isinstance(version, bool) or version not in _READABLE_VERSIONS:
             raise ValueError(f"{metadata_path}: field 'format_version' must be one of "
                              f"{list(_READABLE_VERSIONS)}, got {version!r}")
-        keys = _ARRAY_KEYS + (("truncated",) if version >= 3 else ())
+        keys = (_ARRAY_KEYS + (("truncated",) if version >= 3 else ())
+                + (("rewards",) if version >= 4 else ()))
         arrays = _read_arrays(arrays_path, keys)
         lengths = arrays["lengths"]
         if lengths.ndim != 1 or lengths.dtype != np.int64 or (lengths < 1).any():
@@ -368,6 +537,12 @@ class Demonstrations:
                 raise ValueError(f"{arrays_path}: field {key!r} must have shape [{count}]")
         obs_split = np.split(obs, np.cumsum(lengths + 1)[:-1])
         act_split = np.split(act, np.cumsum(lengths)[:-1])
+        rewards = None
+        if version >= 4 and metadata.get("rewards"):
+            if arrays["rewards"].shape != (int(lengths.sum()),):
+                raise ValueError(f"{arrays_path}: field 'rewards' must have sum(lengths) = "
+                                 f"{int(lengths.sum())} entries")
+            rewards = np.split(arrays["rewards"], np.cumsum(lengths)[:-1])
         terminated: list[Any] = [bool(t) for t in arrays["terminated"]]
         if metadata.get("terminated_per_step"):
             terminated = [np.eye(1, n, n - 1, dtype=bool)[0] & t
@@ -379,10 +554,11 @@ class Demonstrations:
                     raise ValueError("fields 'terminated' and 'truncated' must be bool")
                 truncated = [bool(t) for t in arrays["truncated"]]
             return cls.from_arrays(obs_split, act_split, terminated, truncated=truncated,
-                                   returns=arrays["returns"],
+                                   returns=arrays["returns"], rewards=rewards,
                                    env_id=metadata.get("env_id"),
                                    expert_return=metadata.get("expert_return"),
-                                   random_return=metadata.get("random_return"))
+                                   random_return=metadata.get("random_return"),
+                                   reference_seeds=metadata.get("reference_seeds"))
         except ValueError as error:
             raise ValueError(f"{directory}: {error}") from None
 
@@ -454,7 +630,10 @@ class Demonstrations:
             array = np.ascontiguousarray(array)
             digest.update(f"{name}:{array.dtype.str}:{list(array.shape)}\n".encode())
             digest.update(array.tobytes())
-        references = json.dumps([self.expert_return, self.random_return])
+        references = [self.expert_return, self.random_return]
+        if self.reference_seeds is not None:
+            references.append(list(self.reference_seeds))
+        references = json.dumps(references)
         digest.update(f"references:{references}\n".encode())
         return digest.hexdigest()
 
@@ -463,4 +642,6 @@ class Demonstrations:
         return json.loads(json.dumps({
             "count": len(self), "obs_dim": self.obs_dim, "act_dim": self.act_dim,
             "env_id": self.env_id, "expert_return": self.expert_return,
-            "random_return": self.random_return}))
+            "random_return": self.random_return,
+            "reference_seeds": (None if self.reference_seeds is None
+                                else list(self.reference_seeds))}))

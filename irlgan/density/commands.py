@@ -73,6 +73,9 @@ def evaluate(args: argparse.Namespace) -> int:
                          "its fixed test sample")
     if getattr(args, "demos", None):
         raise ValueError("--demos applies to control runs")
+    for flag in ("seeds", "video"):
+        if getattr(args, flag, None):
+            raise ValueError(f"--{flag} applies to control runs")
     summary = evaluate_run(args.run_dir, output=getattr(args, "output", None))
     if args.quiet:
         return 0

@@ -65,11 +65,13 @@ def generate_demonstrations(
         obs_lists[index].append(next_obs)
 
     terminated = np.zeros(episodes, dtype=bool)
+    rewards: list[list[float]] = [[] for _ in range(episodes)]
 
     def end(index: int, done: bool, cut: bool) -> None:
-        terminated[index] = done and not cut
+        terminated[index] = done
 
-    returns, first = run_episodes(env_id, seeds, act, record, on_end=end)
+    returns, first = run_episodes(env_id, seeds, act, record, on_end=end,
+                                  on_reward=lambda index, r: rewards[index].append(r))
     for index in range(episodes):
         obs_lists[index].insert(0, first[index].copy())
     packed = [
@@ -85,4 +87,5 @@ def generate_demonstrations(
     )
     # how each episode ended, as the environment said (the frozen v1 record has no field for it)
     object.__setattr__(demos, "episode_terminated", terminated)
+    object.__setattr__(demos, "episode_rewards", [np.asarray(r) for r in rewards])
     return demos

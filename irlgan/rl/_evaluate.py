@@ -92,6 +92,41 @@ def random_returns(
     return run_episodes(env, [seed_base + i for i in range(episodes)], act)[0]
 
 
+def _check_seeds(seeds: list[int]) -> list[int]:
+    seeds = [int(s) for s in seeds]
+    if not seeds or min(seeds) < 0:
+        raise ValueError("evaluation needs at least one non-negative reset seed")
+    return seeds
+
+
+def policy_returns(policy: nn.Module, env: EnvLike, seeds: list[int]) -> np.ndarray:
+    """Returns of `policy`'s mode, one episode per reset seed in `seeds` (batched)."""
+    seeds = _check_seeds(seeds)
+    dtype = next(policy.parameters()).dtype
+
+    @torch.no_grad()
+    def act(obs: np.ndarray) -> np.ndarray:
+        return policy.mode(torch.as_tensor(obs, dtype=dtype)).numpy()
+
+    return run_episodes(env, seeds, act)[0]
+
+
+def random_returns_on(env: EnvLike, seeds: list[int]) -> np.ndarray:
+    """Returns of uniformly random actions, one episode per reset seed in `seeds`, the actions
+    drawn from a numpy Generator seeded by the first seed (for consecutive seeds from
+    `seed_base` the same as `random_returns(env, len(seeds), seed_base)`)."""
+    seeds = _check_seeds(seeds)
+    rng = np.random.default_rng(seeds[0])
+    probe = VecEnv(env, 1)
+    low, high = probe.action_space.low, probe.action_space.high
+    probe.close()
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        return rng.uniform(low, high, size=(obs.shape[0], low.shape[0]))
+
+    return run_episodes(env, seeds, act)[0]
+
+
 def normalized_return(
     returns: float | np.ndarray, expert_return: float, random_return: float
 ) -> float | np.ndarray:

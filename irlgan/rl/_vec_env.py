@@ -308,6 +308,7 @@ def run_episodes(
     record: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
     *,
     on_end: Callable[[int, bool, bool], None] | None = None,
+    on_reward: Callable[[int, float], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One whole episode per seed, side by side, each sub-environment stepped until it ends.
 
@@ -318,6 +319,7 @@ def run_episodes(
         record: called as record(episode, action, next_obs float32) after every step, with the
             action as `act` returned it (before clipping to the action space).
         on_end: called as on_end(episode, terminated, truncated) when an episode ends.
+        on_reward: called as on_reward(episode, reward) after every step.
 
     Returns:
         (returns float64 [len(seeds)], initial observations float32 [len(seeds), d_obs]).
@@ -338,6 +340,8 @@ def run_episodes(
                 if record is not None:
                     record(int(index), actions[row], next_obs)
                 returns[index] += float(reward)
+                if on_reward is not None:
+                    on_reward(int(index), float(reward))
                 obs[index] = next_obs
                 if terminated or truncated:
                     running[index] = False

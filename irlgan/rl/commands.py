@@ -108,7 +108,8 @@ def _train_and_record(env_id: str, steps: int, seed: int, config: ExpertConfig, 
         deterministic=config.demo_deterministic,
         expert_return=expert_mean, random_return=random_mean,
     )
-    _as_demonstrations(demos).save(out)
+    reference_seeds = [EVAL_SEED_BASE + i for i in range(config.eval_episodes)]
+    _as_demonstrations(demos, reference_seeds).save(out)
     demo_mean = float(demos.returns.mean())
     try:
         demo_normalized = float(normalized_return(demo_mean, expert_mean, random_mean))
@@ -141,7 +142,7 @@ def _train_and_record(env_id: str, steps: int, seed: int, config: ExpertConfig, 
               f"(mean return {demo_mean:.1f}) in {out}")
 
 
-def _as_demonstrations(demos: Any) -> Any:
+def _as_demonstrations(demos: Any, reference_seeds: list[int] | None = None) -> Any:
     """The recorded episodes as `irlgan.Demonstrations` (terminated and truncated explicit)."""
     from irlgan.data import Demonstrations
 
@@ -151,5 +152,6 @@ def _as_demonstrations(demos: Any) -> Any:
         [demos.obs[i, :n + 1].numpy() for i, n in enumerate(lengths)],
         [demos.actions[i, :n].numpy() for i, n in enumerate(lengths)],
         terminated, truncated=[not t for t in terminated], returns=demos.returns.numpy(),
-        env_id=demos.env_id, expert_return=demos.expert_return,
-        random_return=demos.random_return)
+        rewards=getattr(demos, "episode_rewards", None), env_id=demos.env_id,
+        expert_return=demos.expert_return, random_return=demos.random_return,
+        reference_seeds=reference_seeds)

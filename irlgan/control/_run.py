@@ -332,6 +332,9 @@ def _summarise(algo: AdversarialTrainer, run: ControlRunConfig, references: Refe
         # measured here, on the evaluation's seeds (the one given belongs to other seeds)
         random_return = float(np.mean(random_returns_on(run.env_id, plan)))
     mean = float(np.mean(returns))
+    if note is None and not references.expert_return > random_return:
+        note = (f"the expert reference return ({references.expert_return:.6g}) does not exceed "
+                f"the random one ({random_return:.6g}), so there is no scale to normalise on")
     norm = (None if note is not None
             else float(normalized_return(mean, references.expert_return, random_return)))
     prog = algo.progress

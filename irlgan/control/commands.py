@@ -98,8 +98,19 @@ def train(args: argparse.Namespace) -> int:
         if logger is not None:
             logger.close()
     if not args.quiet:
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(shown(summary), indent=2))
     return 0
+
+
+def shown(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary as printed: seed lists in their short form (the files keep every seed)."""
+    from irlgan.data import describe_seeds
+
+    out = dict(summary)
+    for key in ("reference_seeds", "eval_seeds"):
+        if key in out:
+            out[key] = describe_seeds(out[key])
+    return out
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -125,6 +136,10 @@ def evaluate(args: argparse.Namespace) -> int:
     [--video]`: evaluates the newest checkpoint and writes RUN_DIR/evals/<checkpoint>-<N>ep.json
     (or FILE); with --video also RUN_DIR/videos/."""
     torch.set_num_threads(1)
+    if getattr(args, "video", False):
+        from irlgan.video import use_headless_gl
+
+        use_headless_gl()  # before anything imports MuJoCo
     demos = None
     if getattr(args, "demos", None):
         demos = load_demos(args.demos)[0]
@@ -136,7 +151,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
         summary["video"] = str(video_of_run(args.run_dir, demos=demos))
     if not getattr(args, "quiet", False):
-        print(json.dumps(summary, indent=2))
+        print(json.dumps(shown(summary), indent=2))
         if summary.get("normalized_return") is None and summary.get("normalized_return_note"):
             print(f"raw return {summary['return_mean']:.2f}; no normalised score: "
                   f"{summary['normalized_return_note']}")

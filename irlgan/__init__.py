@@ -12,6 +12,8 @@ algo = irlgan.AIRL("Pendulum-v1", demos, seed=0).learn(200_000)   # also GANGCL,
 algo.save("airl.pt"); model = irlgan.load("airl.pt")
 model.predict(obs); model.reward(obs, act, next_obs, terminated)
 env = irlgan.wrappers.LearnedReward(gymnasium.make("Pendulum-v1"), model)
+demos = irlgan.data.record("Pendulum-v1", predict, episodes=50, seed=100_000)  # any policy
+demos = irlgan.Demonstrations.from_minari("pendulum/expert-v0")                 # Minari
 ```
 """
 
@@ -32,6 +34,8 @@ _LAZY = {
     "AdversarialConfig": "irlgan.algorithms",
     "AdversarialTrainer": "irlgan.algorithms",
     "Demonstrations": "irlgan.data",
+    "data": "irlgan.data",
+    "loggers": "irlgan.loggers",
     "TrainedModel": "irlgan._model",
     "load": "irlgan._model",
     "protocols": "irlgan.protocols",

@@ -387,15 +387,18 @@ def test_a_resumed_run_logs_each_step_once(tmp_path) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def _gif(path: Path) -> tuple[int, tuple[int, int]]:
+    """(playing time in ms, size) of a GIF whose every frame decodes. (Pillow merges identical
+    consecutive frames into one longer frame, so the time counts the frames written.)"""
     from PIL import Image
 
     with Image.open(path) as image:
         assert image.format == "GIF"
-        frames = image.n_frames
-        for index in range(frames):  # every frame decodes
+        total = 0
+        for index in range(image.n_frames):
             image.seek(index)
             image.convert("RGB")
-        return frames, image.size
+            total += image.info["duration"]
+        return total, image.size
 
 
 def test_eval_video_shows_the_learned_policy_beside_the_expert(tmp_path) -> None:
@@ -417,8 +420,8 @@ def test_eval_video_shows_the_learned_policy_beside_the_expert(tmp_path) -> None
                      "steps_per_env=64", "--set", "disc_batch=64"]) == 0
     assert cli.main(["eval", str(run), "--video", "--quiet"]) == 0
     (video,) = (run / "videos").glob("*.gif")
-    frames, (width, height) = _gif(video)
-    assert frames == 201  # the first state and 200 steps
+    playing_ms, (width, height) = _gif(video)
+    assert playing_ms == 201 * 40  # the first state and 200 steps, 25 frames per second
     assert height == 240 and width == 480  # two panels: learned | expert
 
 
@@ -433,6 +436,6 @@ def test_eval_video_renders_mujoco_headless(tmp_path) -> None:
                      "disc_batch=64", "--set", "eval_episodes=20"]) == 0
     assert cli.main(["eval", str(run), "--video", "--quiet"]) == 0
     (video,) = (run / "videos").glob("*.gif")
-    frames, (width, height) = _gif(video)
-    assert frames == 251  # 1001 frames, every 4th kept
+    playing_ms, (width, height) = _gif(video)
+    assert playing_ms == 251 * 40  # states 0, 4, ..., 1000
     assert height == 240 and width == 240  # no expert policy beside these demonstrations

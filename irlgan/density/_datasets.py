@@ -30,11 +30,20 @@ grid quadrature of $-p\log p$ with the exact density (converged to the digits sh
 samples with its standard error, which the tests compare with the table. (The issue quoted 2.821
 for 8gaussians; the exact mixture at FFJORD's scale gives 2.83188: the eight components alone
 would have $\ln 8 + 1 + \ln(2\pi\sigma^2) = 2.8382$, and their overlap lowers it by 0.0063.)
+
+Products in $d = 2k$ dimensions. The name ``<name>-x<k>`` (``8gaussians-x8``: $d = 16$) is the
+data of $k$ independent copies of a 2-D dataset side by side: coordinates $(2j, 2j+1)$ hold the
+$j$-th copy. Its log-density is the sum of the 2-D log-densities of the blocks, and its entropy is
+$k$ times the 2-D entropy, so it is data in higher dimension whose density and entropy are still
+known exactly. Every function here accepts these names (``-x1`` is the 2-D dataset itself);
+``name in DATASETS`` and ``REFERENCE_NLL[name]`` resolve them too, while iterating over either
+gives the six 2-D datasets only. `dataset_dim` gives a name's dimension.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import torch
@@ -44,25 +53,79 @@ __all__ = [
     "DATASETS",
     "REFERENCE_NLL",
     "data_log_prob",
+    "dataset_dim",
+    "parse_dataset",
     "reference_nll",
     "sample_data",
 ]
 
-DATASETS = ("8gaussians", "checkerboard", "2spirals", "rings", "pinwheel", "moons")
+_BASE_NAMES = ("8gaussians", "checkerboard", "2spirals", "rings", "pinwheel", "moons")
+_PRODUCT = re.compile(r"^(?P<base>.+)-x(?P<copies>[0-9]+)$")
+
+
+def _parse(name: object) -> tuple[str, int] | None:
+    """(2-D dataset, copies) of a valid name, None for anything else."""
+    if not isinstance(name, str):
+        return None
+    if name in _BASE_NAMES:
+        return name, 1
+    match = _PRODUCT.match(name)
+    if match is None or match["base"] not in _BASE_NAMES:
+        return None
+    copies = int(match["copies"])
+    if copies < 1 or match["copies"] != str(copies):  # no "-x0", no leading zeros
+        return None
+    return match["base"], copies
+
+
+class _DatasetNames(tuple):
+    """The 2-D dataset names; membership also accepts the product names ``<name>-x<k>``."""
+
+    __slots__ = ()
+
+    def __contains__(self, name: object) -> bool:
+        return _parse(name) is not None
+
+
+DATASETS = _DatasetNames(_BASE_NAMES)
+"""The six 2-D datasets; ``name in DATASETS`` is also true for a product name ``<name>-x<k>``."""
 
 # (value, uncertainty) of the data entropy in nats. Checkerboard: exact. The others: the
 # midpoint rule for -∫ p log p on a grid over [-b, b]^2 with the exact density `data_log_prob`
 # (b = 5-6, 400-1000 points per axis; the density integrates to 1 to six decimals, and refining
 # the grid or widening the box changed no digit shown). The uncertainty is a conservative bound
 # on that discretisation error; a test checks these values against Monte-Carlo estimates.
-REFERENCE_NLL: dict[str, tuple[float, float]] = {
+class _ReferenceTable(dict):
+    """The 2-D entropies; a product name ``<name>-x<k>`` looks up k times the 2-D entry.
+
+    The uncertainty scales by k as well (the 2-D one is a bound on a discretisation error, and
+    the k blocks share it).
+    """
+
+    def __missing__(self, name: str) -> tuple[float, float]:
+        parsed = _parse(name)
+        if parsed is None:
+            raise KeyError(name)
+        value, uncertainty = self[parsed[0]]
+        return parsed[1] * value, parsed[1] * uncertainty
+
+    def __contains__(self, name: object) -> bool:
+        return _parse(name) is not None
+
+    def get(  # type: ignore[override]
+        self, name: object, default: tuple[float, float] | None = None
+    ) -> tuple[float, float] | None:
+        return self[name] if name in self else default
+
+
+REFERENCE_NLL: dict[str, tuple[float, float]] = _ReferenceTable({
     "8gaussians": (2.83188, 1e-4),
     "checkerboard": (math.log(32.0), 0.0),
     "2spirals": (2.64544, 1e-4),
     "rings": (2.62318, 1e-4),
     "pinwheel": (2.31779, 1e-4),
     "moons": (2.39387, 1e-4),
-}
+})
 
 _SCALE_8G = 1.414
 _RING_RADII = (3.0, 2.25, 1.5, 0.75)
@@ -72,9 +135,29 @@ _PIN_RADIAL, _PIN_TANGENTIAL, _PIN_RATE, _PIN_CLASSES = 0.3, 0.1, 0.25, 5
 _MOON_NOISE = 0.1
 
 
-def _check_name(name: str) -> None:
-    if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+def _check_name(name: str) -> tuple[str, int]:
+    parsed = _parse(name)
+    if parsed is None:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(_BASE_NAMES)}, "
+                         f"or <name>-x<k> for k >= 1 independent copies (d = 2k)")
+    return parsed
+
+
+def parse_dataset(name: str) -> tuple[str, int]:
+    """The 2-D dataset and the number of copies k of a dataset name.
+
+    Args:
+        name: one of `DATASETS`, or ``<name>-x<k>`` for k >= 1 independent copies.
+
+    Returns:
+        (2-D dataset name, k); k is 1 for a 2-D name.
+    """
+    return _check_name(name)
+
+
+def dataset_dim(name: str) -> int:
+    """The dimension d = 2k of a dataset name (2 for the 2-D datasets)."""
+    return 2 * _check_name(name)[1]
 
 
 def _8g_centers(dtype: torch.dtype) -> Tensor:
@@ -160,21 +243,24 @@ def sample_data(
 ) -> Tensor:
     """Draws `n` points of a toy dataset.
 
+    A product ``<name>-x<k>`` draws ``n * k`` points of the 2-D dataset in one call and lays
+    them out as ``n`` rows of ``k`` blocks, so ``-x1`` draws exactly what the 2-D name does.
+
     Args:
-        name: one of `DATASETS`.
+        name: one of `DATASETS`, or ``<name>-x<k>``.
         n: number of points (positive).
         generator: the torch.Generator all randomness is drawn from.
         dtype: dtype of the result (the draw itself is made in float64).
 
     Returns:
-        Tensor[n, 2].
+        Tensor[n, d] with d = `dataset_dim(name)`.
     """
-    _check_name(name)
+    base, copies = _check_name(name)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    return _SAMPLERS[name](n, generator).to(dtype)
+    return _SAMPLERS[base](n * copies, generator).reshape(n, 2 * copies).to(dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,18 +415,25 @@ _LOG_PROBS: dict[str, Callable[[Tensor], Tensor]] = {
 def data_log_prob(name: str, x: Tensor) -> Tensor:
     """The exact log-density of a dataset's generating process.
 
+    For a product ``<name>-x<k>`` it is the sum of the 2-D log-densities of the k blocks
+    ``x[:, 2j:2j+2]``.
+
     Args:
-        name: one of `DATASETS`.
-        x: Tensor[N, 2] of points.
+        name: one of `DATASETS`, or ``<name>-x<k>``.
+        x: Tensor[N, d] of points, d = `dataset_dim(name)`.
 
     Returns:
         Tensor[N] of log p(x) (``-inf`` outside the support of ``checkerboard``), in x's dtype.
     """
-    _check_name(name)
-    if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != 2:
-        raise ValueError(f"x must be a Tensor[N, 2], got {getattr(x, 'shape', type(x))}")
+    base, copies = _check_name(name)
+    d = 2 * copies
+    if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != d:
+        raise ValueError(f"x must be a Tensor[N, {d}], got {getattr(x, 'shape', type(x))}")
     with torch.no_grad():
-        return _LOG_PROBS[name](x)
+        if copies == 1:
+            return _LOG_PROBS[base](x)
+        blocks = _LOG_PROBS[base](x.reshape(-1, 2))
+        return blocks.reshape(x.shape[0], copies).sum(1)
 
 
 def reference_nll(
@@ -348,21 +441,23 @@ def reference_nll(
 ) -> tuple[float, float]:
     """The data's differential entropy in nats, with its standard error.
 
-    Exact for ``checkerboard`` (ln 32, error 0). Otherwise the Monte-Carlo mean of
-    $-\\log p(x)$ over `n_samples` fresh samples, with the exact log-density `data_log_prob`, and
-    the standard error of that mean.
+    Exact for ``checkerboard`` (ln 32, error 0; k ln 32 for ``checkerboard-x<k>``). Otherwise the
+    Monte-Carlo mean of $-\\log p(x)$ over `n_samples` fresh samples, with the exact
+    log-density `data_log_prob`, and the standard error of that mean. For a product the samples
+    are d-dimensional, each costing k 2-D densities: the mean equals k times the 2-D mean over
+    the ``n_samples * k`` blocks.
 
     Args:
-        name: one of `DATASETS`.
+        name: one of `DATASETS`, or ``<name>-x<k>``.
         n_samples: Monte-Carlo sample size.
         generator: torch.Generator for the samples (seed 0 when None).
 
     Returns:
         (entropy, standard_error).
     """
-    _check_name(name)
-    if name == "checkerboard":
-        return math.log(32.0), 0.0
+    base, copies = _check_name(name)
+    if base == "checkerboard":
+        return copies * math.log(32.0), 0.0
     if generator is None:
         generator = torch.Generator().manual_seed(0)
     x = sample_data(name, n_samples, generator, dtype=torch.float64)

@@ -1,0 +1,208 @@
+"""`irlgan sweep`: the sweep file, the plan of trials, the results table, and (slow, on a local
+Ray cluster) bit-identical trials, a worker killed mid-trial, and a sweep started again."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from irlgan import cli
+from irlgan.control import final_parameters
+from irlgan.control._point_mass_expert import point_mass_expert_demonstrations
+from irlgan.sweep import load_spec, plan_trials, summarise_results, t_interval
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+SMALL = """
+[sweep]
+methods = ["airl"]
+seeds = [0, 1]
+
+[[tasks]]
+env = "irlgan/PointMass-v0"
+steps = 6000
+demos = "{demos}"
+set = {{ num_envs = 4, steps_per_env = 50, checkpoint_every = 3, eval_episodes = 20 }}
+"""
+
+
+# ----------------------------------------------------------------------------------------------
+# The sweep file and the plan (no Ray)
+# ----------------------------------------------------------------------------------------------
+
+def test_the_smoke_sweep_plans_experts_first_and_two_by_two_by_two_trials(tmp_path) -> None:
+    spec = load_spec(ROOT / "benchmarks" / "sweeps" / "smoke.toml")
+    trials = plan_trials(spec, tmp_path)
+    experts = [t for t in trials if t.kind == "expert"]
+    train = [t for t in trials if t.kind == "train"]
+    assert len(experts) == 2 and len(train) == 8
+    assert trials.index(experts[-1]) < trials.index(train[0])
+    first = train[0]
+    assert first.name == "airl-irlgan-PointMass-v0-s0"
+    assert first.needs == "expert-irlgan-PointMass-v0-s0"
+    argv = list(first.argv)
+    assert argv[:4] == ["train", "airl", "--env", "irlgan/PointMass-v0"]
+    assert argv[argv.index("--demos") + 1] == str(tmp_path / "trials" / first.needs)
+    assert "num_envs=4" in argv and argv[argv.index("--steps") + 1] == "16000"
+    expert = list(experts[0].argv)
+    assert expert[:3] == ["expert", "--env", "irlgan/PointMass-v0"]
+    assert "demo_episodes=16" in expert
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[sweep]\nmethods = ['airl']\n", "seeds must be a non-empty list"),
+    ("[sweep]\nmethods = ['nope']\nseeds = [0]\n", "unknown method 'nope'"),
+    ("[sweep]\nmethods = ['airl']\nseeds = [0]\n", "at least one \\[\\[tasks\\]\\]"),
+    ("[sweep]\nmethods = ['airl']\nseeds = [0, 0]\n[[tasks]]\nenv = 'X'\ndemos = 'd'\n",
+     "listed twice"),
+    ("[sweep]\nmethods = ['airl']\nseeds = [0]\n[[tasks]]\nenv = 'X'\n",
+     "exactly one of demos"),
+    ("[sweep]\nmethods = ['airl']\nseeds = [0]\n[[tasks]]\nenv = 'X'\ndemos = 'd'\nstep = 5\n",
+     "unknown key\\(s\\) \\['step'\\]"),
+    ("[sweep]\nmethods = ['airl']\nseeds = [0]\n[[tasks]]\nenv = 'X'\ndemos = 'd'\n"
+     "set = { hidden = { a = [1, 'x'] } }\n", "setting 'hidden.a'"),
+    ("[sweep\n", "not valid TOML"),
+])
+def test_bad_sweep_files_are_refused_naming_the_key(tmp_path, text, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_spec(write(tmp_path, text))
+
+
+def test_the_interval_is_students_t() -> None:
+    mean, low, high = t_interval([0.0, 1.0])
+    assert mean == 0.5 and high - mean == pytest.approx(12.706 * math.sqrt(0.5) / math.sqrt(2))
+    values = [0.91, 0.95, 0.97, 0.93, 0.99]
+    mean, low, high = t_interval(values)
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 4)
+    assert high - mean == pytest.approx(2.776 * sd / math.sqrt(5))
+    assert math.isnan(t_interval([0.5])[1])
+    rows = [{"kind": "train", "env_id": "E", "method": "airl", "seed": s, "status": st,
+             "normalized_return": v, "return_mean": 1.0, "wall_s": 2.0}
+            for s, st, v in ((0, "done", 0.0), (1, "done", 1.0), (2, "failed (5)", None))]
+    (row,) = summarise_results(rows)
+    assert row["seeds"] == "0 1" and row["failed"] == 1
+    assert row["normalized_return_mean"] == 0.5
+
+
+# ----------------------------------------------------------------------------------------------
+# On Ray (slow: a local cluster starts in about 20 s here)
+# ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> tuple[Path, Path]:
+    """The sweep's two trials run one after another with `irlgan train`, and the sweep file."""
+    root = tmp_path_factory.mktemp("sweep-reference")
+    demos = root / "demos"
+    point_mass_expert_demonstrations(episodes=8, seed=0, eval_episodes=20).save(demos)
+    spec = write(root, SMALL.format(demos=demos))
+    for trial in plan_trials(load_spec(spec), root / "by-hand"):
+        assert cli.main(list(trial.argv)) == 0
+    return root, spec
+
+
+def _sweep(spec: Path, out: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen([sys.executable, "-m", "irlgan.cli", "sweep", str(spec), "--out",
+                             str(out), "--workers", "2", "--quiet"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _same_as_by_hand(out: Path, reference: Path) -> None:
+    for seed in (0, 1):
+        name = f"airl-irlgan-PointMass-v0-s{seed}"
+        a = final_parameters(reference / "by-hand" / "trials" / name)
+        b = final_parameters(out / "trials" / name)
+        for key in a:
+            assert torch.equal(a[key], b[key]), (name, key)
+        sa = json.loads((reference / "by-hand" / "trials" / name / "summary.json").read_text())
+        sb = json.loads((out / "trials" / name / "summary.json").read_text())
+        for key in ("normalized_return", "return_mean", "return_std", "env_steps"):
+            assert sa[key] == sb[key], (name, key)
+    with (out / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["status"] for r in rows] == ["done", "done"]
+
+
+@pytest.mark.slow
+def test_a_sweep_matches_the_same_runs_by_hand_bit_for_bit(reference, tmp_path) -> None:
+    root, spec = reference
+    proc = _sweep(spec, tmp_path / "sweep")
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    _same_as_by_hand(tmp_path / "sweep", root)
+    with (tmp_path / "sweep" / "summary.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["seeds"] == "0 1" and row["failed"] == "0"
+
+
+def _wait_for_checkpoint(out: Path, proc: subprocess.Popen) -> Path:
+    deadline = time.monotonic() + 300
+    while True:
+        found = sorted((out / "trials").glob("*/checkpoints/ckpt-*.pt"))
+        if found:
+            return found[0].parents[1]
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no checkpoint after 300 s"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_resumes_and_the_results_are_unchanged(reference,
+                                                                          tmp_path) -> None:
+    root, spec = reference
+    out = tmp_path / "sweep"
+    proc = _sweep(spec, out)
+    trial = _wait_for_checkpoint(out, proc)
+    child = int((trial / ".lock").read_text().split()[0])  # the `irlgan train` process
+    worker = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    os.kill(worker, signal.SIGKILL)  # the Ray worker; its trial process dies with it
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    _same_as_by_hand(out, root)
+    log = (out / "logs" / f"{trial.name}.log").read_text()
+    attempts = [line for line in log.splitlines() if line.startswith("# attempt")]
+    assert len(attempts) == 2 and "--resume" in attempts[1], log  # run again, and resumed
+    summary = json.loads((trial / "summary.json").read_text())
+    assert summary["resume"] == "exact"
+
+
+@pytest.mark.slow
+def test_a_sweep_started_again_skips_finished_trials(reference, tmp_path) -> None:
+    root, spec = reference
+    out = tmp_path / "sweep"
+    proc = _sweep(spec, out)
+    deadline = time.monotonic() + 300
+    while not list((out / "trials").glob("*/summary.json")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)  # the user stops the sweep
+    proc.communicate(timeout=120)
+    (finished,) = list((out / "trials").glob("*/summary.json"))
+    stamp = finished.stat().st_mtime_ns
+    again = _sweep(spec, out)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err
+    assert finished.stat().st_mtime_ns == stamp  # not run again
+    _same_as_by_hand(out, root)
+    other = spec.with_name("other.toml")
+    other.write_text(spec.read_text().replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))
+    refused = _sweep(other, out)
+    _, err = refused.communicate(timeout=120)
+    assert refused.returncode == 2 and "holds another sweep" in err

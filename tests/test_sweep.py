@@ -66,6 +66,15 @@ def test_the_smoke_sweep_plans_experts_first_and_two_by_two_by_two_trials(tmp_pa
     assert "demo_episodes=16" in expert
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "benchmarks" / "sweeps").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_every_benchmark_sweep_file_parses(path, tmp_path) -> None:
+    trials = plan_trials(load_spec(path), tmp_path)
+    names = [t.name for t in trials]
+    assert len(names) == len(set(names))
+    assert all(t.needs in names for t in trials if t.needs)
+
+
 @pytest.mark.parametrize("text, message", [
     ("[sweep]\nmethods = ['airl']\n", "seeds must be a non-empty list"),
     ("[sweep]\nmethods = ['nope']\nseeds = [0]\n", "unknown method 'nope'"),

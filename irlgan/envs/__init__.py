@@ -4,6 +4,10 @@
 - `irlgan/GridWorldRandomStart-v0`: the same grid with several start cells (`RANDOM_START_LAYOUT`).
 - `irlgan/PointMass-v0`: `PointMassEnv`, a 2-D point mass with a known quadratic cost, 50 steps;
   `point_mass_expert_demonstrations` records a scripted expert's episodes in it.
+- `irlgan/PointMazeLeft-v0`, `irlgan/PointMazeRight-v0`: `PointMazeEnv`, AIRL's shifting maze
+  (the wall's opening on the left for training, on the right for the changed task), 100 steps.
+- `irlgan/DisabledAnt-v0`: Ant-v5 with shortened front legs (AIRL's disabled Ant), built from
+  the installed gymnasium's model (needs the extra ``irlgan[mujoco]``).
 """
 
 import gymnasium
@@ -23,6 +27,12 @@ from irlgan.envs._point_mass import (
     PointMassEnv,
     point_mass_true_cost,
 )
+from irlgan.envs._transfer import (
+    MAZE_GOAL,
+    PointMazeEnv,
+    disabled_ant_class,
+    disabled_ant_xml,
+)
 
 __all__ = [
     "ACTION_NAMES",
@@ -32,7 +42,13 @@ __all__ = [
     "GridWorldEnv",
     "default_grid_problem",
 ]
-__all__ += [  # the continuous point mass (issue 4)
+__all__ += [  # AIRL's transfer tasks
+    "MAZE_GOAL",
+    "PointMazeEnv",
+    "disabled_ant_class",
+    "disabled_ant_xml",
+]
+__all__ += [  # the continuous point mass
     "POINT_MASS_ACTION_WEIGHT",
     "POINT_MASS_GOAL",
     "POINT_MASS_HORIZON",
@@ -85,3 +101,14 @@ if "irlgan/PointMass-v0" not in gymnasium.registry:
         entry_point="irlgan.envs._point_mass:PointMassEnv",
         max_episode_steps=POINT_MASS_HORIZON,
     )
+
+for _side in ("Left", "Right"):
+    if f"irlgan/PointMaze{_side}-v0" not in gymnasium.registry:
+        gymnasium.register(id=f"irlgan/PointMaze{_side}-v0",
+                           entry_point="irlgan.envs._transfer:PointMazeEnv",
+                           kwargs={"opening": _side.lower()}, max_episode_steps=100)
+
+if "irlgan/DisabledAnt-v0" not in gymnasium.registry:
+    gymnasium.register(id="irlgan/DisabledAnt-v0",
+                       entry_point="irlgan.envs._transfer:make_disabled_ant",
+                       max_episode_steps=1000)

@@ -81,7 +81,8 @@ def run_single(args: argparse.Namespace) -> None:
         shutil.rmtree(out)
     load_before = os.getloadavg()[0]
     summary = train_run(config, demos, out, demos_dir=args.demos, expert_return=expert,
-                        random_return=rand, progress=False)
+                        random_return=rand, reference_seeds=demos.reference_seeds,
+                        progress=False)
     summary["load_avg_1min_before"] = load_before
     summary["load_avg_1min_after"] = os.getloadavg()[0]
     summary["run_dir"] = str(out)

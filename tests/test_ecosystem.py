@@ -461,3 +461,18 @@ def test_eval_video_renders_mujoco_headless(tmp_path) -> None:
     playing_ms, (width, height) = _gif(video)
     assert playing_ms == 251 * 40  # states 0, 4, ..., 1000
     assert height == 240 and width == 240  # no expert policy beside these demonstrations
+
+
+def test_folders_of_an_earlier_irlgan_expert_get_their_seeds_from_expert_json(tmp_path) -> None:
+    from irlgan.control.commands import load_demos
+
+    demos = point_mass_expert_demonstrations(episodes=3, seed=0, eval_episodes=20)
+    old = demos.with_references(demos.expert_return, demos.random_return, None)
+    old.save(tmp_path / "old")
+    summary = {"eval_seed_base": 1_000_000, "eval_episodes": 20,
+               "expert_return": demos.expert_return, "random_return": demos.random_return}
+    (tmp_path / "old" / "expert.json").write_text(json.dumps(summary))
+    assert load_demos(tmp_path / "old")[0].reference_seeds == tuple(range(10**6, 10**6 + 20))
+    summary["expert_return"] = 0.0  # references of another expert: the seeds stay unknown
+    (tmp_path / "old" / "expert.json").write_text(json.dumps(summary))
+    assert load_demos(tmp_path / "old")[0].reference_seeds is None

@@ -43,10 +43,34 @@ def load_demos(directory: str | os.PathLike, env_id: str | None = None
         demos = Demonstrations.from_minari(str(directory)[len("minari:"):])
     else:
         demos = Demonstrations.load(directory)
+        demos = _seeds_from_expert_summary(demos, Path(directory))
     if env_id is not None and demos.env_id is not None and demos.env_id != env_id:
         raise ValueError(f"the demonstrations in {directory} come from {demos.env_id!r}, "
                          f"not {env_id!r}")
     return demos, demos.expert_return, demos.random_return
+
+
+def _seeds_from_expert_summary(demos: Any, directory: Path) -> Any:
+    """Demonstrations written by an earlier `irlgan expert` (format version 3 and before) do not
+    carry the seeds of their references, but the folder's `expert.json` says how they were
+    measured (`eval_seed_base`, `eval_episodes`): those seeds are attached when the references
+    are the ones recorded there."""
+    import json
+
+    summary_path = directory / "expert.json"
+    if demos.reference_seeds is not None or not summary_path.is_file():
+        return demos
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        base, count = int(summary["eval_seed_base"]), int(summary["eval_episodes"])
+        same = (summary.get("expert_return") == demos.expert_return
+                and summary.get("random_return") == demos.random_return)
+    except (ValueError, KeyError, TypeError):
+        return demos
+    if not same or count < 1:
+        return demos
+    return demos.with_references(demos.expert_return, demos.random_return,
+                                 list(range(base, base + count)))
 
 
 def build_config(algo: str, env_id: str, steps: int | None, seed: int,

@@ -231,7 +231,9 @@ def open_run(out: str | os.PathLike[str], config: dict[str, Any], *,
                 (run_dir / sub).mkdir()
         yield folder
     except BaseException:
-        if not folder.started:
+        # A checkpoint on disk counts as started even if the signal that ends the run arrived
+        # between its write and the trainer's `started = True`.
+        if not folder.started and not any((run_dir / "checkpoints").glob("ckpt-*.pt")):
             folder._remove_created()
         raise
     finally:

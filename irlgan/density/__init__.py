@@ -1,13 +1,24 @@
 """Energy-based models trained as GANs on 2-D densities (the paper's section 4).
 
-Datasets with exact densities and reference entropies, an MLP energy with a learned log Z, a
-neural-spline-flow generator, the EBM/NCE/flow trainers and exact-by-quadrature evaluation.
+Datasets with exact densities and reference entropies (and their products in d = 2k), an MLP
+energy with a learned log Z, a neural-spline-flow generator, the EBM/NCE/flow trainers,
+exact-by-quadrature evaluation and, in any dimension, annealed importance sampling of log Z.
 """
 
+from irlgan.density._ais import (
+    AISResult,
+    DiagonalGaussian,
+    ais_log_z,
+    annealing_schedule,
+    bidirectional_log_z,
+    reverse_ais_log_z,
+)
 from irlgan.density._datasets import (
     DATASETS,
     REFERENCE_NLL,
     data_log_prob,
+    dataset_dim,
+    parse_dataset,
     reference_nll,
     sample_data,
 )
@@ -26,12 +37,18 @@ from irlgan.density._train import DensityConfig, DensityTrainer, evaluate_densit
 __all__ = [
     "DATASETS",
     "REFERENCE_NLL",
+    "AISResult",
     "DensityConfig",
     "DensityTrainer",
+    "DiagonalGaussian",
     "EnergyMLP",
     "FlowSampler",
     "GaussianNoise",
+    "ais_log_z",
+    "annealing_schedule",
+    "bidirectional_log_z",
     "data_log_prob",
+    "dataset_dim",
     "evaluate_density",
     "evaluate_run",
     "grid",
@@ -39,9 +56,11 @@ __all__ = [
     "in_chunks",
     "load_run",
     "mmd",
+    "parse_dataset",
     "quadrature_log_z",
     "quadrature_report",
     "reference_nll",
+    "reverse_ais_log_z",
     "sample_data",
     "train_run",
 ]

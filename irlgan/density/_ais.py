@@ -15,9 +15,21 @@ weight $w = e^{\sum_t \Delta_t}$ is unbiased, $\mathbb{E}[w] = Z$, so
 $$ \log \hat Z = \log \tfrac1N \textstyle\sum_i w_i $$
 
 is consistent, and by Jensen's inequality $\mathbb{E}[\log \hat Z] \le \log Z$: a *stochastic
-lower bound*. The kernels are Metropolis-adjusted (HMC, or MALA, which is HMC with one leapfrog
-step), so every intermediate distribution is left exactly invariant and the estimate is exact
-in the limit of many chains, whatever the number of steps; more steps lower its variance.
+lower bound*. The kernels are Metropolis-adjusted, so every intermediate distribution is left
+exactly invariant and the estimate is exact in the limit of many chains, whatever the number of
+steps; more steps lower its variance.
+
+**Kernels.** Hamiltonian moves on $U_t = \beta_t E - (1-\beta_t)\log q$ with a unit mass. The
+default is one leapfrog step with a *persistent* momentum: before each move
+$p \leftarrow a p + \sqrt{1-a^2}\,\xi$ ($a = 0.8$), after a rejection $p \leftarrow -p$
+(Horowitz's generalised HMC, a Metropolis-adjusted discretisation of underdamped Langevin
+dynamics). Each move leaves $\pi_t(x)\,\mathcal N(p; 0, I)$ invariant, and since the momentum's
+distribution is the same at every β it adds nothing to the weights. Per gradient evaluation it
+gave the lowest weight variance we measured: $\mathrm{Var}(w)\cdot T\cdot L$ was 280-310 on a
+64-dimensional Gaussian with condition number 16 (MALA 520-540, HMC with five leapfrog steps and
+a full refresh 1350-1940; sampling each intermediate distribution exactly would give 46-60), and
+3 on the 2-D 8gaussians energy from a rough mixture base (MALA 3.4, five-step HMC 22). MALA
+(``transition="mala"``) and full-refresh HMC (``momentum_persistence=0``) are available.
 
 **Reverse AIS.** Started from exact samples of the model $p = f/Z$, the same path walked
 backwards, $t = T, \dots, 1$ (gain $\Delta_t$ at the current point, then a move leaving
@@ -75,15 +87,22 @@ Transition = Literal["hmc", "mala"]
 _SIGMOID_SHARPNESS = 4.0  # δ of Grosse et al.'s sigmoidal schedule
 _GEOMETRIC_START = 1e-4  # β_1 of the geometric schedule
 _PILOT_WARMUP = 20  # adaptation rounds at β_1 before the pilot anneals
-_DEFAULT_TARGET = {"hmc": 0.65, "mala": 0.57}
+_DEFAULT_PERSISTENCE = 0.8  # of the default kernel, hmc with one leapfrog step
+# Target acceptance rates: the usual optima of full-refresh HMC and MALA; with a persistent
+# momentum a rejection reverses the chain's direction, so rejections are kept rare.
+_DEFAULT_TARGET = {"hmc": 0.65, "mala": 0.57, "persistent": 0.9}
 
 
 class BaseDistribution(Protocol):
     """What AIS needs of a base: exact samples and a normalised log-density."""
 
-    def sample(self, n: int, generator: torch.Generator) -> Tensor: ...
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        """n exact draws, Tensor[n, d], all randomness from `generator`."""
+        ...
 
-    def log_prob(self, x: Tensor) -> Tensor: ...
+    def log_prob(self, x: Tensor) -> Tensor:
+        """The normalised log-density, Tensor[B, d] -> Tensor[B], differentiable in x."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -99,7 +118,8 @@ class AISResult:
             estimate of log Z in both directions).
         ess: effective sample size $(\\sum u)^2/\\sum u^2$ of the weights $u = e^{w}$ (forward)
             or $u = e^{-w}$ (reverse), in (0, N].
-        acceptance_rate: mean Metropolis acceptance over all moves and chains.
+        acceptance_rate: mean Metropolis acceptance over all moves and chains (nan when
+            num_steps = 1: there are no moves).
         acceptance: Tensor[T-1], the mean acceptance at each intermediate distribution
             $\\beta_1 \\dots \\beta_{T-1}$.
         step_sizes: Tensor[T-1], the step size used at each intermediate distribution.
@@ -139,11 +159,15 @@ class DiagonalGaussian(nn.Module):
         mean_t = torch.as_tensor(mean, dtype=torch.float64)
         if mean_t.dim() != 1 or mean_t.numel() < 1:
             raise ValueError(f"mean must be a non-empty 1-D tensor, got {tuple(mean_t.shape)}")
-        std_t = torch.as_tensor(std, dtype=torch.float64).expand_as(mean_t).clone()
-        if not bool(torch.isfinite(mean_t).all()) or not bool((std_t > 0).all()):
-            raise ValueError("mean must be finite and std positive and finite")
-        if not bool(torch.isfinite(std_t).all()):
-            raise ValueError("std must be finite")
+        if not bool(torch.isfinite(mean_t).all()):
+            raise ValueError("mean must be finite")
+        std_t = torch.as_tensor(std, dtype=torch.float64)
+        if std_t.dim() > 1 or std_t.numel() not in (1, mean_t.numel()):
+            raise ValueError(f"std must be a float or a 1-D tensor like mean, got "
+                             f"{tuple(std_t.shape)}")
+        std_t = std_t.expand_as(mean_t).clone()
+        if not bool((std_t > 0).all()) or not bool(torch.isfinite(std_t).all()):
+            raise ValueError("std must be positive and finite")
         self.register_buffer("mean", mean_t)
         self.register_buffer("std", std_t)
 
@@ -244,11 +268,25 @@ def _caster(fn: Callable[[Tensor], Tensor], dtype: torch.dtype) -> Callable[[Ten
     return call
 
 
-def _check_common(
-    energy: object, base: object, num_steps: int, transition: str, step_size: object,
-    leapfrog_steps: int, mcmc_steps: int, target_acceptance: float | None,
-    generator: object,
-) -> None:
+@dataclass(frozen=True)
+class _Settings:
+    """The validated options shared by the estimators."""
+
+    betas: Tensor
+    steps: Tensor
+    leapfrog: int
+    mcmc_steps: int
+    persistence: float
+    target: float
+    adapt: bool
+    generator: torch.Generator
+
+
+def _settings(
+    energy: object, base: object, *, num_steps: int, schedule: object, transition: str,
+    step_size: object, leapfrog_steps: int, mcmc_steps: int, momentum_persistence: float | None,
+    adapt: bool, target_acceptance: float | None, generator: object,
+) -> _Settings:
     if not callable(energy):
         raise ValueError(f"energy must be callable, got {type(energy).__name__}")
     for name in ("sample", "log_prob"):
@@ -261,23 +299,48 @@ def _check_common(
                         ("mcmc_steps", mcmc_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if isinstance(step_size, str):
-        raise ValueError(f"step_size must be a positive float or a sequence, got {step_size!r}")
-    if isinstance(step_size, Tensor | Sequence):
-        steps = torch.as_tensor(step_size, dtype=torch.float64).flatten()
-        if steps.numel() != max(num_steps - 1, 0) or not bool((steps > 0).all()) or not bool(
+    betas = annealing_schedule(num_steps, schedule)  # type: ignore[arg-type]
+    intermediate = num_steps - 1
+    if isinstance(step_size, Tensor) or (
+        isinstance(step_size, Sequence) and not isinstance(step_size, str)
+    ):
+        steps = torch.as_tensor(step_size, dtype=torch.float64).flatten().clone()
+        if steps.numel() != intermediate or not bool((steps > 0).all()) or not bool(
             torch.isfinite(steps).all()
         ):
             raise ValueError(f"step_size as a sequence must hold num_steps - 1 = "
-                             f"{num_steps - 1} positive finite values")
+                             f"{intermediate} positive finite values")
     elif isinstance(step_size, bool) or not isinstance(step_size, int | float) or not (
         0 < step_size < math.inf
     ):
         raise ValueError(f"step_size must be a positive float or a sequence, got {step_size!r}")
-    if target_acceptance is not None and not 0.0 < target_acceptance < 1.0:
-        raise ValueError(f"target_acceptance must lie in (0, 1), got {target_acceptance}")
+    else:
+        steps = torch.full((intermediate,), float(step_size), dtype=torch.float64)
+    if momentum_persistence is None:
+        persistence = 0.0 if transition == "mala" else _DEFAULT_PERSISTENCE
+    elif isinstance(momentum_persistence, bool) or not isinstance(
+        momentum_persistence, int | float
+    ) or not 0.0 <= momentum_persistence < 1.0:
+        raise ValueError(f"momentum_persistence must lie in [0, 1), got {momentum_persistence!r}")
+    elif transition == "mala" and momentum_persistence:
+        raise ValueError("mala refreshes the momentum fully; for a persistent momentum use "
+                         "transition='hmc' with leapfrog_steps=1")
+    else:
+        persistence = float(momentum_persistence)
+    if target_acceptance is None:
+        target = _DEFAULT_TARGET["persistent" if persistence else transition]
+    elif isinstance(target_acceptance, bool) or not isinstance(
+        target_acceptance, int | float
+    ) or not 0.0 < target_acceptance < 1.0:
+        raise ValueError(f"target_acceptance must lie in (0, 1), got {target_acceptance!r}")
+    else:
+        target = float(target_acceptance)
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    return _Settings(betas, steps, 1 if transition == "mala" else leapfrog_steps, mcmc_steps,
+                     persistence, target, bool(adapt), generator)
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,24 +351,28 @@ def _check_common(
 class _Chains:
     """Points with their energy, base log-density and both gradients, for any β."""
 
-    def __init__(self, energy: EnergyFn, log_q: EnergyFn, x: Tensor) -> None:
+    def __init__(self, energy: EnergyFn, log_q: EnergyFn, x: Tensor,
+                 generator: torch.Generator) -> None:
         self.energy, self.log_q = energy, log_q
         self.x, self.e, self.ge, self.lq, self.glq = self.evaluate(x)
+        self.p = torch.randn(x.shape, generator=generator, dtype=x.dtype)
 
     def evaluate(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        x = x.detach()
         with torch.enable_grad():
-            x = x.detach().requires_grad_(True)
-            e = self.energy(x)
-            if e.shape != x.shape[:1]:
-                raise ValueError(f"energy must map Tensor[B, d] to Tensor[B], got shape "
-                                 f"{tuple(e.shape)} for B = {x.shape[0]}")
-            (ge,) = torch.autograd.grad(e.sum(), x)
-            lq = self.log_q(x)
-            if lq.shape != x.shape[:1]:
-                raise ValueError(f"base.log_prob must map Tensor[B, d] to Tensor[B], got shape "
-                                 f"{tuple(lq.shape)} for B = {x.shape[0]}")
-            (glq,) = torch.autograd.grad(lq.sum(), x)
-        return x.detach(), e.detach(), ge, lq.detach(), glq
+            # two leaves, so that one backward pass gives both gradients separately
+            xe, xq = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+            e, lq = self.energy(xe), self.log_q(xq)
+            for name, out in (("energy", e), ("base.log_prob", lq)):
+                if out.shape != x.shape[:1]:
+                    raise ValueError(f"{name} must map Tensor[B, d] to Tensor[B], got shape "
+                                     f"{tuple(out.shape)} for B = {x.shape[0]}")
+                if not out.requires_grad:
+                    raise ValueError(f"{name} must be differentiable in x (it returned a "
+                                     f"tensor without gradient)")
+            ge, glq = torch.autograd.grad((e.sum(), lq.sum()), (xe, xq), allow_unused=True,
+                                          materialize_grads=True)
+        return x, e.detach(), ge, lq.detach(), glq
 
     def log_ratio(self) -> Tensor:
         """$-E(x) - \\log q(x)$, the log-weight gained per unit of β."""
@@ -319,10 +386,16 @@ class _Chains:
     def grad(beta: float, ge: Tensor, glq: Tensor) -> Tensor:
         return beta * ge - (1 - beta) * glq
 
-    def hmc(self, beta: float, step: float, leapfrog: int, generator: torch.Generator) -> Tensor:
-        """One HMC move leaving π_β invariant; returns the per-chain acceptance (0/1)."""
+    def hmc(self, beta: float, step: float, leapfrog: int, persistence: float,
+            generator: torch.Generator) -> Tensor:
+        """One HMC move leaving π_β(x) N(p; 0, I) invariant; returns the acceptance (0/1).
+
+        The momentum is refreshed partially, p <- a p + sqrt(1 - a²) ξ (a = `persistence`; 0 is
+        a full refresh), and negated on rejection (Horowitz's generalised HMC).
+        """
         x0 = self.x
-        p0 = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+        noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+        p0 = persistence * self.p + math.sqrt(1 - persistence**2) * noise if persistence else noise
         u0 = self.potential(beta, self.e, self.lq)
         x, e, ge, lq, glq = x0, self.e, self.ge, self.lq, self.glq
         p = p0 - 0.5 * step * self.grad(beta, ge, glq)
@@ -342,39 +415,36 @@ class _Chains:
         self.glq = torch.where(keep, glq, self.glq)
         self.e = torch.where(accept, e, self.e)
         self.lq = torch.where(accept, lq, self.lq)
+        self.p = torch.where(keep, p, -p0)
         return accept.to(x0.dtype)
 
 
-@dataclass(frozen=True)
-class _Kernel:
-    leapfrog: int
-    mcmc_steps: int
-
-
-def _steps_tensor(step_size: float | Sequence[float] | Tensor, num_steps: int) -> Tensor:
-    if isinstance(step_size, Tensor | Sequence):
-        return torch.as_tensor(step_size, dtype=torch.float64).flatten().clone()
-    return torch.full((max(num_steps - 1, 0),), float(step_size), dtype=torch.float64)
+def _move(chains: _Chains, beta: float, step: float, settings: _Settings) -> Tensor:
+    """`mcmc_steps` moves at β; the mean acceptance over them and the chains (0-d)."""
+    return torch.stack([
+        chains.hmc(beta, step, settings.leapfrog, settings.persistence, settings.generator).mean()
+        for _ in range(settings.mcmc_steps)
+    ]).mean()
 
 
 def _forward(
-    energy: EnergyFn, base: BaseDistribution, log_q: EnergyFn, num_chains: int, betas: Tensor,
-    steps: Tensor, kernel: _Kernel, generator: torch.Generator, dtype: torch.dtype,
-    adapt_target: float | None = None,
+    energy: EnergyFn, base: BaseDistribution, log_q: EnergyFn, num_chains: int,
+    settings: _Settings, steps: Tensor, *, adapt: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Forward AIS. Returns (log-weights, acceptance per β, steps used, final points).
+    """Forward AIS. Returns (log-weights, acceptance per β, steps, final points).
 
-    With `adapt_target` (the pilot) the steps adapt as described in the module docstring and
-    the returned steps are the adapted ones.
+    With `adapt` (the pilot) the steps adapt as described in the module docstring, and the
+    returned steps are the adapted ones.
     """
-    x = base.sample(num_chains, generator).detach().to(dtype)
-    if x.dim() != 2 or x.shape[0] != num_chains:
-        raise ValueError(f"base.sample(n, generator) must return Tensor[n, d], got shape "
-                         f"{tuple(x.shape)} for n = {num_chains}")
-    chains = _Chains(energy, log_q, x)
+    x = base.sample(num_chains, settings.generator)
+    if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[0] != num_chains:
+        raise ValueError(f"base.sample(n, generator) must return Tensor[n, d], got "
+                         f"{getattr(x, 'shape', type(x))} for n = {num_chains}")
+    chains = _Chains(energy, log_q, x.detach().to(torch.float64), settings.generator)
+    betas = settings.betas
     num_steps = betas.shape[0] - 1
-    log_w = torch.zeros(num_chains, dtype=dtype)
-    acceptance = torch.zeros(max(num_steps - 1, 0), dtype=torch.float64)
+    log_w = torch.zeros(num_chains, dtype=torch.float64)
+    acceptance = torch.zeros(num_steps - 1, dtype=torch.float64)
     steps = steps.clone()
     step = float(steps[0]) if num_steps > 1 else 0.0
     for t in range(1, num_steps + 1):
@@ -382,162 +452,172 @@ def _forward(
         if t == num_steps:
             break
         beta = float(betas[t])
-        if adapt_target is None:
+        if not adapt:
             step = float(steps[t - 1])
-        rounds = _PILOT_WARMUP if adapt_target is not None and t == 1 else 1
-        for _ in range(rounds):
-            accepted = torch.stack([
-                chains.hmc(beta, step, kernel.leapfrog, generator).mean()
-                for _ in range(kernel.mcmc_steps)
-            ]).mean()
-            if adapt_target is not None:
-                step *= math.exp(float(accepted) - adapt_target)
+        for _ in range(_PILOT_WARMUP if adapt and t == 1 else 1):
+            accepted = _move(chains, beta, step, settings)
+            if adapt:
+                step *= math.exp(float(accepted) - settings.target)
         acceptance[t - 1] = accepted
         steps[t - 1] = step
     return log_w, acceptance, steps, chains.x
 
 
 def _reverse(
-    energy: EnergyFn, log_q: EnergyFn, x: Tensor, betas: Tensor, steps: Tensor, kernel: _Kernel,
-    generator: torch.Generator,
+    energy: EnergyFn, log_q: EnergyFn, x: Tensor, settings: _Settings, steps: Tensor
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Reverse AIS from exact model samples x. Returns (Σ Δ_t, acceptance per β, final points)."""
-    chains = _Chains(energy, log_q, x)
+    chains = _Chains(energy, log_q, x, settings.generator)
+    betas = settings.betas
     num_steps = betas.shape[0] - 1
-    v = torch.zeros(x.shape[0], dtype=x.dtype)
-    acceptance = torch.zeros(max(num_steps - 1, 0), dtype=torch.float64)
+    v = torch.zeros(x.shape[0], dtype=torch.float64)
+    acceptance = torch.zeros(num_steps - 1, dtype=torch.float64)
     for t in range(num_steps, 0, -1):
         v = v + float(betas[t] - betas[t - 1]) * chains.log_ratio()
         if t == 1:
             break
-        beta, step = float(betas[t - 1]), float(steps[t - 2])
-        acceptance[t - 2] = torch.stack([
-            chains.hmc(beta, step, kernel.leapfrog, generator).mean()
-            for _ in range(kernel.mcmc_steps)
-        ]).mean()
+        acceptance[t - 2] = _move(chains, float(betas[t - 1]), float(steps[t - 2]), settings)
     return v, acceptance, chains.x
 
 
 def _log_mean_exp_and_spread(log_u: Tensor) -> tuple[float, float, float]:
     """(log mean u, delta-method standard error of it, ESS) for weights u = exp(log_u)."""
+    log_u = torch.nan_to_num(log_u, nan=-math.inf, posinf=math.inf)
+    if not bool(torch.isfinite(log_u).any()) or bool((log_u == math.inf).any()):
+        raise ValueError("the AIS weights are all zero or some are infinite: the energy or the "
+                         "base log-density is not finite on the chains")
     n = log_u.shape[0]
-    if not bool(torch.isfinite(log_u).any()):
-        raise ValueError("every AIS weight is zero or not finite: the energy or the base "
-                         "log-density is not finite on the chains")
-    log_u = torch.nan_to_num(log_u.double(), nan=-math.inf)
     top = log_u.max()
     u = torch.exp(log_u - top)
     mean = u.mean()
-    log_mean = float(top + mean.log())
     ess = float(u.sum() ** 2 / (u * u).sum())
-    if n < 2:
-        return log_mean, math.inf, ess
-    std = float(u.std(unbiased=True) / (math.sqrt(n) * mean))
-    return log_mean, std, ess
+    std = float(u.std() / (math.sqrt(n) * mean))
+    return float(top + mean.log()), std, ess
 
 
-def _tune(
-    energy: EnergyFn, base: BaseDistribution, log_q: EnergyFn, betas: Tensor, steps: Tensor,
-    kernel: _Kernel, transition: str, target_acceptance: float | None, pilot_chains: int,
-    generator: torch.Generator, dtype: torch.dtype,
+def _steps(
+    energy: EnergyFn, base: BaseDistribution, log_q: EnergyFn, settings: _Settings,
+    pilot_chains: int,
 ) -> Tensor:
-    target = _DEFAULT_TARGET[transition] if target_acceptance is None else target_acceptance
-    return _forward(energy, base, log_q, pilot_chains, betas, steps, kernel, generator, dtype,
-                    adapt_target=target)[2]
+    """The step sizes of the estimate: tuned by the pilot, or as given."""
+    if not settings.adapt or settings.betas.shape[0] <= 2:
+        return settings.steps
+    _check_count("pilot_chains", pilot_chains, 1)
+    return _forward(energy, base, log_q, pilot_chains, settings, settings.steps, adapt=True)[2]
 
 
-def _setup(
-    energy: EnergyFn, base: BaseDistribution, num_steps: int, schedule: object,
-    transition: str, step_size: object, leapfrog_steps: int, mcmc_steps: int,
-    target_acceptance: float | None, generator: torch.Generator | None,
-) -> tuple[EnergyFn, EnergyFn, Tensor, Tensor, _Kernel, torch.Generator]:
-    if generator is None:
-        generator = torch.Generator().manual_seed(0)
-    _check_common(energy, base, num_steps, transition, step_size, leapfrog_steps, mcmc_steps,
-                  target_acceptance, generator)
-    betas = annealing_schedule(num_steps, schedule)  # type: ignore[arg-type]
-    steps = _steps_tensor(step_size, num_steps)  # type: ignore[arg-type]
-    kernel = _Kernel(1 if transition == "mala" else leapfrog_steps, mcmc_steps)
-    dtype = torch.float64
-    return (_caster(energy, dtype), _caster(base.log_prob, dtype), betas, steps, kernel,
-            generator)
+def _callables(energy: EnergyFn, base: BaseDistribution) -> tuple[EnergyFn, EnergyFn]:
+    return _caster(energy, torch.float64), _caster(base.log_prob, torch.float64)
 
 
-def _check_chains(name: str, value: object, minimum: int = 1) -> None:
+def _check_count(name: str, value: object, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ValueError(f"{name} must be an integer of at least {minimum}, got {value!r}")
+
+
+def _check_samples(exact_samples: object) -> Tensor:
+    if not isinstance(exact_samples, Tensor) or exact_samples.dim() != 2:
+        raise ValueError(f"exact_samples must be a Tensor[N, d], got "
+                         f"{getattr(exact_samples, 'shape', type(exact_samples))}")
+    if exact_samples.shape[0] < 2:
+        raise ValueError(f"exact_samples must hold at least 2 rows, got {exact_samples.shape[0]}")
+    if not bool(torch.isfinite(exact_samples).all()):
+        raise ValueError("exact_samples must be finite")
+    return exact_samples.detach().to(torch.float64)
+
+
+def _result(
+    log_weights: Tensor, acceptance: Tensor, steps: Tensor, settings: _Settings, samples: Tensor,
+    direction: str,
+) -> AISResult:
+    if direction == "forward":
+        log_z, std, ess = _log_mean_exp_and_spread(log_weights)
+    else:
+        neg_log_z, std, ess = _log_mean_exp_and_spread(-log_weights)
+        log_z = -neg_log_z
+    return AISResult(
+        log_z=log_z, log_z_std=std, log_weights=log_weights, ess=ess,
+        acceptance_rate=float(acceptance.mean()) if acceptance.numel() else math.nan,
+        acceptance=acceptance, step_sizes=steps, betas=settings.betas, samples=samples,
+        direction=direction)
 
 
 # --------------------------------------------------------------------------------------------
 # Public estimators
 # --------------------------------------------------------------------------------------------
 
-
 def ais_log_z(
     energy: EnergyFn,
     base: BaseDistribution,
     *,
     num_chains: int = 1024,
-    num_steps: int = 500,
+    num_steps: int = 1000,
     schedule: Schedule | Sequence[float] | Tensor = "sigmoid",
     transition: Transition = "hmc",
     step_size: float | Sequence[float] | Tensor = 0.1,
-    leapfrog_steps: int = 5,
+    leapfrog_steps: int = 1,
     mcmc_steps: int = 1,
+    momentum_persistence: float | None = None,
     adapt: bool = True,
     target_acceptance: float | None = None,
     pilot_chains: int | None = None,
     generator: torch.Generator | None = None,
 ) -> AISResult:
-    r"""Forward AIS from `base` to $e^{-E}$: a stochastic lower bound on log Z.
+    r"""Forward AIS from `base` to $e^{-E}$: log Z with a stochastic lower bound.
 
     The estimate is $\log\hat Z = \log\frac1N\sum_i e^{w_i}$ with
-    $w_i = \sum_{t=1}^T (\beta_t-\beta_{t-1})(-E(x^i_{t-1}) - \log q(x^i_{t-1}))$;
-    $\mathbb{E}[e^{w}] = Z$ exactly and $\mathbb{E}[\log\hat Z] \le \log Z$. Sign convention:
-    the model is $p = e^{-E}/Z$, and `base.log_prob` must be normalised (it is the Z = 1 end).
+    $w_i = \sum_{t=1}^T (\beta_t-\beta_{t-1})\bigl(-E(x^i_{t-1}) - \log q(x^i_{t-1})\bigr)$,
+    $x^i_0 \sim q$; $\mathbb{E}[e^{w}] = Z$ exactly and $\mathbb{E}[\log\hat Z] \le \log Z$.
+    Signs: the model is $p = e^{-E}/Z$ and ``base.log_prob`` must be normalised (the base is
+    the Z = 1 end of the path).
 
     Args:
-        energy: maps Tensor[B, d] to Tensor[B]; differentiable in x. Called with float64 points,
-            or with points in its module's dtype when it is an `nn.Module` (or a method of one).
+        energy: maps Tensor[B, d] to Tensor[B], differentiable in x. Called with float64
+            points, or with points in its module's dtype when it is an `nn.Module` or a method
+            of one (the results are taken back to float64).
         base: has ``sample(n, generator) -> Tensor[n, d]`` (exact draws) and a normalised
-            ``log_prob(x) -> Tensor[B]``, differentiable in x (e.g. `FlowSampler`,
-            `GaussianNoise`, `DiagonalGaussian`).
-        num_chains: N, the number of independent chains (at least 2, for the spread).
+            ``log_prob(x) -> Tensor[B]`` differentiable in x, e.g. `FlowSampler`,
+            `GaussianNoise` or `DiagonalGaussian`; cast like the energy.
+        num_chains: N, the number of independent chains (at least 2).
         num_steps: T, the number of annealing steps: T - 1 intermediate distributions, each with
-            `mcmc_steps` Metropolis-adjusted moves.
+            `mcmc_steps` Metropolis-adjusted moves (the cost is about N·T·`mcmc_steps`·
+            `leapfrog_steps` evaluations of the energy and the base with their gradients).
         schedule: ``"sigmoid"``, ``"linear"``, ``"geometric"`` (`annealing_schedule`), or the
             T + 1 betas themselves.
-        transition: ``"hmc"`` (`leapfrog_steps` leapfrog steps, unit mass) or ``"mala"``
-            (Metropolis-adjusted Langevin; identical to HMC with one leapfrog step).
-        step_size: leapfrog step ε (MALA: the proposal is $x - \tfrac{ε^2}2\nabla U + εξ$);
-            a float, or T - 1 values, one per intermediate distribution. With `adapt`, the
-            pilot's starting value.
-        leapfrog_steps: leapfrog steps per HMC move (ignored by MALA).
+        transition: ``"hmc"``: `leapfrog_steps` leapfrog steps with a unit mass, the momentum
+            refreshed partially (`momentum_persistence`) and reversed on a rejection; with the
+            defaults (one leapfrog step, persistence 0.8) this is Horowitz's generalised HMC, a
+            Metropolis-adjusted underdamped Langevin step. ``"mala"``: Metropolis-adjusted
+            Langevin, $x' = x - \tfrac{\varepsilon^2}{2}\nabla U(x) + \varepsilon\xi$ (HMC with
+            one leapfrog step and a full refresh). Both leave every intermediate distribution
+            exactly invariant.
+        step_size: the leapfrog step ε: a float, or T - 1 values, one per intermediate
+            distribution. With `adapt`, only the pilot's first value.
+        leapfrog_steps: leapfrog steps per HMC move (MALA: 1).
         mcmc_steps: moves per intermediate distribution.
+        momentum_persistence: a in [0, 1) of the refresh $p \leftarrow ap + \sqrt{1-a^2}\,\xi$
+            (default 0.8 for hmc; mala: 0). The momentum is carried from one distribution to the
+            next; its distribution N(0, I) is the same all along, so the weights do not change.
         adapt: tune the step sizes first with a pilot run (module docstring).
-        target_acceptance: the pilot's target (default 0.65 for HMC, 0.57 for MALA).
+        target_acceptance: the pilot's target (default 0.9 with a persistent momentum, 0.65
+            for full-refresh HMC, 0.57 for MALA).
         pilot_chains: chains of the pilot (default min(N, 256)).
-        generator: all randomness (seed 0 when None); the pilot draws first.
+        generator: all the randomness (seed 0 when None); the pilot draws first.
 
     Returns:
         `AISResult` with ``direction="forward"``.
     """
-    _check_chains("num_chains", num_chains, 2)
-    e_fn, q_fn, betas, steps, kernel, generator = _setup(
-        energy, base, num_steps, schedule, transition, step_size, leapfrog_steps, mcmc_steps,
-        target_acceptance, generator)
-    if adapt and num_steps > 1:
-        pilot = min(num_chains, 256) if pilot_chains is None else pilot_chains
-        _check_chains("pilot_chains", pilot, 1)
-        steps = _tune(e_fn, base, q_fn, betas, steps, kernel, transition, target_acceptance,
-                      pilot, generator, torch.float64)
-    log_w, acceptance, steps, samples = _forward(e_fn, base, q_fn, num_chains, betas, steps,
-                                                 kernel, generator, torch.float64)
-    log_z, std, ess = _log_mean_exp_and_spread(log_w)
-    return AISResult(log_z=log_z, log_z_std=std, log_weights=log_w, ess=ess,
-                     acceptance_rate=float(acceptance.mean()) if acceptance.numel() else 1.0,
-                     acceptance=acceptance, step_sizes=steps, betas=betas, samples=samples,
-                     direction="forward")
+    _check_count("num_chains", num_chains, 2)
+    settings = _settings(
+        energy, base, num_steps=num_steps, schedule=schedule, transition=transition,
+        step_size=step_size, leapfrog_steps=leapfrog_steps, mcmc_steps=mcmc_steps,
+        momentum_persistence=momentum_persistence, adapt=adapt,
+        target_acceptance=target_acceptance, generator=generator)
+    e_fn, q_fn = _callables(energy, base)
+    pilot = min(num_chains, 256) if pilot_chains is None else pilot_chains
+    steps = _steps(e_fn, base, q_fn, settings, pilot)
+    log_w, acceptance, steps, samples = _forward(e_fn, base, q_fn, num_chains, settings, steps)
+    return _result(log_w, acceptance, steps, settings, samples, "forward")
 
 
 def reverse_ais_log_z(
@@ -545,61 +625,52 @@ def reverse_ais_log_z(
     base: BaseDistribution,
     exact_samples: Tensor,
     *,
-    num_steps: int = 500,
+    num_steps: int = 1000,
     schedule: Schedule | Sequence[float] | Tensor = "sigmoid",
     transition: Transition = "hmc",
     step_size: float | Sequence[float] | Tensor = 0.1,
-    leapfrog_steps: int = 5,
+    leapfrog_steps: int = 1,
     mcmc_steps: int = 1,
+    momentum_persistence: float | None = None,
     adapt: bool = True,
     target_acceptance: float | None = None,
     pilot_chains: int | None = None,
     generator: torch.Generator | None = None,
 ) -> AISResult:
-    r"""Reverse AIS from exact model samples to `base`: a stochastic upper bound on log Z.
+    r"""Reverse AIS from exact samples of the model to `base`: a stochastic upper bound.
 
-    Each chain starts at an exact sample of $p = e^{-E}/Z$ and walks the schedule backwards
-    ($t = T \dots 1$: gain $\Delta_t$ at the current point, then moves leaving $\pi_{t-1}$
-    invariant). Its sum $v = \sum_t \Delta_t$ satisfies $\mathbb{E}[e^{-v}] = 1/Z$, and the
-    estimate is $\log\hat Z_\text{up} = -\log\frac1N\sum_i e^{-v_i}$, with
-    $\mathbb{E}[\log\hat Z_\text{up}] \ge \log Z$. The bound holds only if `exact_samples`
-    really are draws of the model: approximate samples (from MCMC, or from a model other than
-    $e^{-E}/Z$) void it.
+    Each chain starts at an exact draw of $p = e^{-E}/Z$ and walks the schedule backwards
+    ($t = T, \dots, 1$: gain $\Delta_t$ at its current point, then moves leaving $\pi_{t-1}$
+    invariant). Its sum $v = \sum_t \Delta_t$ has $\mathbb{E}[e^{-v}] = 1/Z$, and the estimate
+    is $\log\hat Z_\text{up} = -\log\frac1N\sum_i e^{-v_i}$, with
+    $\mathbb{E}[\log\hat Z_\text{up}] \ge \log Z$. The bound needs `exact_samples` to be
+    independent draws of $e^{-E}/Z$ itself: samples from MCMC, or from a model other than this
+    energy's, void it.
 
     Args:
         energy: as in `ais_log_z`.
-        base: as in `ais_log_z` (``sample`` is used only by the pilot).
-        exact_samples: Tensor[N, d] of independent exact draws of $e^{-E}/Z$; N chains.
-        num_steps, schedule, transition, step_size, leapfrog_steps, mcmc_steps, adapt,
-            target_acceptance, pilot_chains, generator: as in `ais_log_z`. The pilot that tunes
-            the steps runs forward from the base; pass a forward result's ``step_sizes`` with
-            ``adapt=False`` to run both directions with the same kernels (as
-            `bidirectional_log_z` does).
+        base: as in `ais_log_z` (``sample`` serves only the pilot).
+        exact_samples: Tensor[N, d], independent exact draws of $e^{-E}/Z$; one chain each.
+        num_steps, schedule, transition, step_size, leapfrog_steps: as in `ais_log_z`.
+        mcmc_steps, momentum_persistence, adapt, target_acceptance: as in `ais_log_z`.
+        pilot_chains, generator: as in `ais_log_z`. The pilot runs forward from the base; pass
+            a forward result's ``step_sizes`` with ``adapt=False`` to use the same kernels in
+            both directions (as `bidirectional_log_z` does).
 
     Returns:
         `AISResult` with ``direction="reverse"``; ``log_weights`` holds the sums $v_i$.
     """
-    if not isinstance(exact_samples, Tensor) or exact_samples.dim() != 2:
-        raise ValueError(f"exact_samples must be a Tensor[N, d], got "
-                         f"{getattr(exact_samples, 'shape', type(exact_samples))}")
-    _check_chains("exact_samples rows", int(exact_samples.shape[0]), 2)
-    if not bool(torch.isfinite(exact_samples).all()):
-        raise ValueError("exact_samples must be finite")
-    e_fn, q_fn, betas, steps, kernel, generator = _setup(
-        energy, base, num_steps, schedule, transition, step_size, leapfrog_steps, mcmc_steps,
-        target_acceptance, generator)
-    x = exact_samples.detach().to(torch.float64)
-    if adapt and num_steps > 1:
-        pilot = min(x.shape[0], 256) if pilot_chains is None else pilot_chains
-        _check_chains("pilot_chains", pilot, 1)
-        steps = _tune(e_fn, base, q_fn, betas, steps, kernel, transition, target_acceptance,
-                      pilot, generator, torch.float64)
-    v, acceptance, samples = _reverse(e_fn, q_fn, x, betas, steps, kernel, generator)
-    neg_log_z, std, ess = _log_mean_exp_and_spread(-v)
-    return AISResult(log_z=-neg_log_z, log_z_std=std, log_weights=v, ess=ess,
-                     acceptance_rate=float(acceptance.mean()) if acceptance.numel() else 1.0,
-                     acceptance=acceptance, step_sizes=steps, betas=betas, samples=samples,
-                     direction="reverse")
+    x = _check_samples(exact_samples)
+    settings = _settings(
+        energy, base, num_steps=num_steps, schedule=schedule, transition=transition,
+        step_size=step_size, leapfrog_steps=leapfrog_steps, mcmc_steps=mcmc_steps,
+        momentum_persistence=momentum_persistence, adapt=adapt,
+        target_acceptance=target_acceptance, generator=generator)
+    e_fn, q_fn = _callables(energy, base)
+    pilot = min(x.shape[0], 256) if pilot_chains is None else pilot_chains
+    steps = _steps(e_fn, base, q_fn, settings, pilot)
+    v, acceptance, samples = _reverse(e_fn, q_fn, x, settings, steps)
+    return _result(v, acceptance, steps, settings, samples, "reverse")
 
 
 def bidirectional_log_z(
@@ -608,12 +679,13 @@ def bidirectional_log_z(
     exact_samples: Tensor,
     *,
     num_chains: int | None = None,
-    num_steps: int = 500,
+    num_steps: int = 1000,
     schedule: Schedule | Sequence[float] | Tensor = "sigmoid",
     transition: Transition = "hmc",
     step_size: float | Sequence[float] | Tensor = 0.1,
-    leapfrog_steps: int = 5,
+    leapfrog_steps: int = 1,
     mcmc_steps: int = 1,
+    momentum_persistence: float | None = None,
     adapt: bool = True,
     target_acceptance: float | None = None,
     pilot_chains: int | None = None,
@@ -621,30 +693,33 @@ def bidirectional_log_z(
 ) -> tuple[AISResult, AISResult]:
     """Bidirectional Monte Carlo: forward and reverse AIS with the same kernels.
 
-    The forward run (with the pilot when `adapt`) gives the lower estimate; the reverse run,
-    from `exact_samples` with the forward run's step sizes, gives the upper one. In expectation
-    ``forward.log_z <= log Z <= reverse.log_z``, and ``reverse.log_z - forward.log_z`` bounds
-    the error of either (up to their spreads).
+    The forward run (after the pilot, with `adapt`) gives the lower estimate; the reverse run
+    from `exact_samples`, with the forward run's step sizes, the upper one. In expectation
+    ``forward.log_z <= log Z <= reverse.log_z``, so ``reverse.log_z - forward.log_z`` bounds
+    the error of either, up to their spreads.
 
     Args:
+        energy, base, exact_samples: as in `reverse_ais_log_z`.
         num_chains: forward chains (default: as many as `exact_samples` has rows).
-        Others: as in `ais_log_z` and `reverse_ais_log_z`.
+        num_steps, schedule, transition, step_size, leapfrog_steps: as in `ais_log_z`.
+        mcmc_steps, momentum_persistence, adapt, target_acceptance: as in `ais_log_z`.
+        pilot_chains, generator: as in `ais_log_z`; the reverse run continues with the same
+            generator.
 
     Returns:
         (forward result, reverse result).
     """
-    if not isinstance(exact_samples, Tensor) or exact_samples.dim() != 2:
-        raise ValueError(f"exact_samples must be a Tensor[N, d], got "
-                         f"{getattr(exact_samples, 'shape', type(exact_samples))}")
-    if generator is None:
-        generator = torch.Generator().manual_seed(0)
+    x = _check_samples(exact_samples)
+    generator = torch.Generator().manual_seed(0) if generator is None else generator
     forward = ais_log_z(
-        energy, base, num_chains=exact_samples.shape[0] if num_chains is None else num_chains,
+        energy, base, num_chains=x.shape[0] if num_chains is None else num_chains,
         num_steps=num_steps, schedule=schedule, transition=transition, step_size=step_size,
-        leapfrog_steps=leapfrog_steps, mcmc_steps=mcmc_steps, adapt=adapt,
+        leapfrog_steps=leapfrog_steps, mcmc_steps=mcmc_steps,
+        momentum_persistence=momentum_persistence, adapt=adapt,
         target_acceptance=target_acceptance, pilot_chains=pilot_chains, generator=generator)
     reverse = reverse_ais_log_z(
-        energy, base, exact_samples, num_steps=num_steps, schedule=forward.betas,
-        transition=transition, step_size=forward.step_sizes, leapfrog_steps=leapfrog_steps,
-        mcmc_steps=mcmc_steps, adapt=False, generator=generator)
+        energy, base, x, num_steps=num_steps, schedule=forward.betas, transition=transition,
+        step_size=forward.step_sizes, leapfrog_steps=leapfrog_steps, mcmc_steps=mcmc_steps,
+        momentum_persistence=momentum_persistence, adapt=False,
+        target_acceptance=target_acceptance, generator=generator)
     return forward, reverse

@@ -289,14 +289,15 @@ def _log_box_gauss(y: Tensor, width: float, std: float) -> Tensor:
     """log density of U[0, width] + N(0, std²) at y (stable in the tails)."""
     a = y / std
     b = (y - width) / std
-    # Φ(a) - Φ(b) with b < a, via log ndtr in the upper or lower tail as needed.
-    log_phi_a = torch.special.log_ndtr(a)
-    log_phi_b = torch.special.log_ndtr(b)
-    lower = log_phi_a + torch.log1p(-torch.exp(log_phi_b - log_phi_a).clamp(max=1 - 1e-300))
-    log_q_a = torch.special.log_ndtr(-a)
-    log_q_b = torch.special.log_ndtr(-b)
-    upper = log_q_b + torch.log1p(-torch.exp(log_q_a - log_q_b).clamp(max=1 - 1e-300))
-    return torch.where(a > 0, upper, lower) - math.log(width)
+    # Φ(a) - Φ(b) with b < a, via log ndtr in the lower tail, or as Φ(-b) - Φ(-a) in the upper
+    # one. Choosing the arguments first (rather than both results) keeps gradients finite.
+    upper = a > 0
+    hi = torch.where(upper, -b, a)
+    lo = torch.where(upper, -a, b)
+    log_phi_hi = torch.special.log_ndtr(hi)
+    log_phi_lo = torch.special.log_ndtr(lo)
+    diff = log_phi_hi + torch.log1p(-torch.exp(log_phi_lo - log_phi_hi).clamp(max=1 - 1e-300))
+    return diff - math.log(width)
 
 
 def _log_prob_2spirals(x: Tensor, nodes: int = 1500, chunk: int = 2048) -> Tensor:
@@ -412,7 +413,7 @@ _LOG_PROBS: dict[str, Callable[[Tensor], Tensor]] = {
 }
 
 
-def data_log_prob(name: str, x: Tensor) -> Tensor:
+def data_log_prob(name: str, x: Tensor, *, differentiable: bool = False) -> Tensor:
     """The exact log-density of a dataset's generating process.
 
     For a product ``<name>-x<k>`` it is the sum of the 2-D log-densities of the k blocks
@@ -421,6 +422,10 @@ def data_log_prob(name: str, x: Tensor) -> Tensor:
     Args:
         name: one of `DATASETS`, or ``<name>-x<k>``.
         x: Tensor[N, d] of points, d = `dataset_dim(name)`.
+        differentiable: let gradients flow to x, so that $-\\log p$ can serve as an energy
+            with a known exact sampler (`sample_data`) and $\\log Z = 0$, e.g. for
+            `bidirectional_log_z`. Off by default: no graph is kept. (``checkerboard``'s density
+            is piecewise constant and has no useful gradient.)
 
     Returns:
         Tensor[N] of log p(x) (``-inf`` outside the support of ``checkerboard``), in x's dtype.
@@ -429,7 +434,7 @@ def data_log_prob(name: str, x: Tensor) -> Tensor:
     d = 2 * copies
     if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != d:
         raise ValueError(f"x must be a Tensor[N, {d}], got {getattr(x, 'shape', type(x))}")
-    with torch.no_grad():
+    with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
         if copies == 1:
             return _LOG_PROBS[base](x)
         blocks = _LOG_PROBS[base](x.reshape(-1, 2))

@@ -203,12 +203,16 @@ def test_a_sweep_started_again_skips_finished_trials(reference, tmp_path) -> Non
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)  # the user stops the sweep
     proc.communicate(timeout=120)
-    (finished,) = list((out / "trials").glob("*/summary.json"))
-    stamp = finished.stat().st_mtime_ns
+    finished = {p: p.stat().st_mtime_ns for p in (out / "trials").glob("*/summary.json")}
+    assert finished  # (both trials run side by side, so both may have finished)
     again = _sweep(spec, out)
     _, err = again.communicate(timeout=600)
     assert again.returncode == 0, err
-    assert finished.stat().st_mtime_ns == stamp  # not run again
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished  # not run again
+    with (out / "results.csv").open() as handle:
+        notes = {r["trial"]: r["note"] for r in csv.DictReader(handle)}
+    for path in finished:
+        assert notes[path.parent.name] == "finished before this start"
     _same_as_by_hand(out, root)
     other = spec.with_name("other.toml")
     other.write_text(spec.read_text().replace("seeds = [0, 1]", "seeds = [0, 1, 2]"))

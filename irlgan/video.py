@@ -168,8 +168,8 @@ def video_of_run(run_dir: str | os.PathLike[str], *, demos: Any = None, seed: in
         The path of the GIF.
     """
     use_headless_gl()
-    from irlgan.control._run import _load_into, _newest_loadable, build_algorithm
     from irlgan.control._run import config_from_run_dict as from_dict
+    from irlgan.control._run import load_newest
     from irlgan.control.commands import load_demos
     from irlgan.rl import EVAL_SEED_BASE
     from irlgan.runs import read_config
@@ -184,12 +184,8 @@ def video_of_run(run_dir: str | os.PathLike[str], *, demos: Any = None, seed: in
     if demos is None:
         demos = load_demos(source)[0]
     seed = EVAL_SEED_BASE if seed is None else int(seed)
-    ckpt = _newest_loadable(run_dir)
-    if ckpt is None:
-        raise ValueError(f"{run_dir} holds no checkpoint to render")
-    algo = build_algorithm(run, demos)
+    algo, ckpt = load_newest(run_dir, run, demos, data.get("inputs") or {}, "render")
     try:
-        _load_into(algo, ckpt, data.get("inputs") or {})
         frames, learned = render_episode(run.env_id, _mode(algo.policy), seed)
     finally:
         algo.close()

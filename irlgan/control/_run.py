@@ -425,18 +425,31 @@ def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
                          f"(content sha256 {recorded[:12]} recorded, "
                          f"{demos.content_hash()[:12]} given)")
     with eval_lock(run_dir) if output is None else contextlib.nullcontext():
-        ckpt = _newest_loadable(run_dir)
-        if ckpt is None:
-            raise ValueError(f"{run_dir} holds no checkpoint to evaluate")
-        algo = build_algorithm(run, demos)
+        algo, ckpt = load_newest(run_dir, run, demos, data.get("inputs") or {}, "evaluate")
         try:
-            _load_into(algo, ckpt, data.get("inputs") or {})
             summary = _summarise(algo, run, references, episodes, seeds)
         finally:
             algo.close()
         summary["checkpoint"] = ckpt.name
         write_eval(run_dir, f"{ckpt.stem}-{summary['eval_episodes']}ep", summary, output)
     return summary
+
+
+def load_newest(run_dir: Path, run: ControlRunConfig, demos: Any, inputs: dict[str, Any],
+                purpose: str) -> tuple[AdversarialTrainer, Path]:
+    """The run's algorithm with its newest loadable checkpoint loaded, and that checkpoint's
+    path (the caller closes the algorithm). `purpose` completes "holds no checkpoint to ...".
+    """
+    ckpt = _newest_loadable(run_dir)
+    if ckpt is None:
+        raise ValueError(f"{run_dir} holds no checkpoint to {purpose}")
+    algo = build_algorithm(run, demos)
+    try:
+        _load_into(algo, ckpt, inputs)
+    except BaseException:
+        algo.close()
+        raise
+    return algo, ckpt
 
 
 def final_parameters(run_dir: str | os.PathLike) -> dict[str, torch.Tensor]:

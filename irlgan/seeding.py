@@ -18,10 +18,11 @@ STREAMS = ("policy_init", "discriminator_init", "collector", "generator", "discr
 
 
 DENSITY_STREAMS = ("training", "energy_init", "flow_init", "noise_fit", "validation", "test",
-                   "importance", "mmd", "plots")
+                   "importance", "mmd", "plots", "ais")
 """The streams of a density run (`irlgan.density`): the training batches and noise draws, the
 initialisations, the sample the Gaussian noise is fitted to, the validation and test sets, the
-importance-sampling proposal, the MMD samples and the plots' samples."""
+importance-sampling proposal, the MMD samples, the plots' samples and the annealed importance
+sampling of log Z (appended last, so the earlier streams are those of older runs)."""
 
 
 def spawn_seeds(seed: int, names: tuple[str, ...]) -> dict[str, int]:

@@ -25,15 +25,16 @@ from irlgan.density import (
 )
 from irlgan.density.commands import make_config
 
-DESIGN_KEYS = {"nll", "reference_nll", "kl_gap", "log_z_learned", "log_z_quadrature",
-               "log_z_importance", "flow_nll", "mmd", "wall_s"}
+DESIGN_KEYS = {"dim", "nll", "reference_nll", "kl_gap", "log_z_learned", "log_z_quadrature",
+               "log_z_ais", "log_z_ais_std", "log_z_importance", "flow_nll", "mmd", "wall_s"}
 
 TINY = {
     "iterations": "12", "batch_size": "64", "energy_hidden": "16,16", "flow_hidden": "16",
     "flow_transforms": "2", "eval_every": "4", "validation_size": "300", "test_size": "500",
     "importance_samples": "500", "mmd_samples": "50", "eval_resolution": "40",
     "final_resolution": "60", "log_every": "2", "checkpoint_every": "5",
-    "pretrain_iterations": "6",
+    "pretrain_iterations": "6", "ais_chains": "64", "ais_steps": "20", "val_ais_chains": "32",
+    "val_ais_steps": "10",
 }
 
 
@@ -271,6 +272,8 @@ def test_short_seeded_8gaussians_run_reaches_the_done_when_targets(tmp_path):
     summary = train_run(config, tmp_path / "ebm", seed=0, quiet=True)
     assert summary["kl_gap"] <= 0.10, summary
     assert abs(summary["log_z_importance"] - summary["log_z_quadrature"]) <= 0.02, summary
+    # every run's AIS log Z against the quadrature (the 2-D target, 0.005 nats)
+    assert abs(summary["log_z_ais"] - summary["log_z_quadrature"]) <= 0.005, summary
     assert summary["kl_gap"] > -0.02  # a gap far below zero would mean a broken evaluation
 
 

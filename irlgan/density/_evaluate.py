@@ -116,8 +116,12 @@ def importance_log_z_with_ess(
     return log_z, ess / n
 
 
+MMD_BANDWIDTHS = (0.1, 0.3, 1.0)
+"""The kernel length scales of the MMD in 2-D (scaled by sqrt(d/2) in d dimensions)."""
+
+
 @torch.no_grad()
-def mmd(x: Tensor, y: Tensor, bandwidths: tuple[float, ...] = (0.1, 0.3, 1.0)) -> float:
+def mmd(x: Tensor, y: Tensor, bandwidths: tuple[float, ...] = MMD_BANDWIDTHS) -> float:
     r"""Unbiased squared MMD with a sum of Gaussian kernels $e^{-\|a-b\|^2 / 2\ell^2}$.
 
     Args:

@@ -42,8 +42,17 @@ def _density_image(log_density: Any, box: float, resolution: int = 200) -> Any:
 
 
 def plot_run(trainer: DensityTrainer, run_dir: str | Path, summary: dict[str, Any]) -> None:
-    """Writes plots/energy.png, plots/flow_density.png, plots/samples.png, plots/curves.png."""
+    """Writes plots/samples.png and plots/curves.png, and in 2-D plots/energy.png and
+    plots/flow_density.png. Above 2-D the samples are shown in their first two coordinates
+    (one 2-D block of a product dataset), and no density image is drawn."""
     run_dir = Path(run_dir)
+    if trainer.dim == 2:
+        _plot_densities(trainer, run_dir, summary)
+    _plot_samples(trainer, run_dir, summary)
+    _plot_curves(run_dir, summary)
+
+
+def _plot_densities(trainer: DensityTrainer, run_dir: Path, summary: dict[str, Any]) -> None:
     cfg = trainer.config
     box = cfg.eval_box
     extent = (-box, box, -box, box)
@@ -66,6 +75,11 @@ def plot_run(trainer: DensityTrainer, run_dir: str | Path, summary: dict[str, An
     ax.set_title(f"sampler q, flow NLL {summary['flow_nll']:.3f}", fontsize=9)
     _save(fig, run_dir / "plots" / "flow_density.png")
 
+
+def _plot_samples(trainer: DensityTrainer, run_dir: Path, summary: dict[str, Any]) -> None:
+    cfg = trainer.config
+    box = cfg.eval_box
+    noise = trainer.ais_base
     g = torch.Generator().manual_seed(trainer.streams["plots"])
     data = sample_data(cfg.dataset, 2000, g).numpy()
     samples = noise.flow_sample(2000, g).float().numpy()
@@ -74,12 +88,16 @@ def plot_run(trainer: DensityTrainer, run_dir: str | Path, summary: dict[str, An
     axes[0].set_title("data", fontsize=9)
     axes[1].scatter(samples[:, 0], samples[:, 1], s=1, color="C1")
     axes[1].set_title(f"sampler, MMD² {summary['mmd']:.4f}", fontsize=9)
+    if trainer.dim > 2:
+        fig.suptitle(f"coordinates 1 and 2 of {trainer.dim}", fontsize=9)
     for ax in axes:
         ax.set_xlim(-box, box)
         ax.set_ylim(-box, box)
         ax.set_aspect("equal")
     _save(fig, run_dir / "plots" / "samples.png")
 
+
+def _plot_curves(run_dir: Path, summary: dict[str, Any]) -> None:
     path = run_dir / "metrics.csv"
     rows = list(csv.DictReader(path.open())) if path.is_file() else []
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
@@ -93,10 +111,10 @@ def plot_run(trainer: DensityTrainer, run_dir: str | Path, summary: dict[str, An
         pts = [(int(r["iteration"]), float(r[key])) for r in rows if r.get(key)]
         if pts:
             axes[1].plot(*zip(*pts, strict=True), label=key)
-    lz = [(int(r["iteration"]), float(r["val_log_z_quad"])) for r in rows
-          if r.get("val_log_z_quad")]
-    if lz:
-        axes[1].plot(*zip(*lz, strict=True), marker="x", ls="", label="log Z quadrature")
+    for key, label in (("val_log_z_quad", "log Z quadrature"), ("val_log_z_ais", "log Z AIS")):
+        lz = [(int(r["iteration"]), float(r[key])) for r in rows if r.get(key)]
+        if lz:
+            axes[1].plot(*zip(*lz, strict=True), marker="x", ls="", label=label)
     axes[1].set_xlabel("iteration")
     axes[1].legend(fontsize=8)
     _save(fig, run_dir / "plots" / "curves.png")

@@ -1,4 +1,5 @@
-"""`irlgan train ebm|nce|flow --data NAME` and `irlgan eval RUN_DIR` for 2-D densities."""
+"""`irlgan train ebm|nce|flow --data NAME` and `irlgan eval RUN_DIR` for densities (2-D toy
+datasets and their products ``<name>-x<k>``)."""
 
 from __future__ import annotations
 
@@ -15,18 +16,20 @@ from irlgan.density._train import DensityConfig
 
 __all__ = ["evaluate", "make_config", "train"]
 
-_SHOWN = ("nll", "reference_nll", "kl_gap", "log_z_learned", "log_z_quadrature",
-          "log_z_importance", "importance_ess_fraction", "flow_nll", "mmd", "mmd_floor", "wall_s")
+_SHOWN = ("dim", "nll", "reference_nll", "kl_gap", "log_z_learned", "log_z_quadrature",
+          "log_z_ais", "log_z_ais_std", "log_z_importance", "importance_ess_fraction", "flow_nll", "mmd", "mmd_floor", "wall_s")
 
 
 def make_config(args: argparse.Namespace) -> DensityConfig:
     """The DensityConfig of a `train` command: algo, --data, --steps and --set overrides."""
     if getattr(args, "env", None):
-        raise ValueError(f"{args.algo} trains on a 2-D dataset: use --data NAME, not --env")
+        raise ValueError(f"{args.algo} trains on a dataset: use --data NAME, not --env")
     if not getattr(args, "data", None):
-        raise ValueError(f"{args.algo} needs --data NAME (one of {', '.join(DATASETS)})")
+        raise ValueError(f"{args.algo} needs --data NAME (one of {', '.join(DATASETS)}, or "
+                         f"<name>-x<k> for k independent copies)")
     if args.data not in DATASETS:
-        raise ValueError(f"unknown dataset {args.data!r}; choose one of {', '.join(DATASETS)}")
+        raise ValueError(f"unknown dataset {args.data!r}; choose one of {', '.join(DATASETS)}, "
+                         f"or <name>-x<k> for k >= 1 independent copies (d = 2k)")
     if getattr(args, "demos", None):
         raise ValueError("--demos does not apply to density training")
     overrides = dict(getattr(args, "overrides", None) or {})
@@ -51,7 +54,7 @@ def _print_summary(summary: dict, quiet: bool) -> None:
 
 
 def train(args: argparse.Namespace) -> int:
-    """Trains an EBM (or a baseline) on a 2-D dataset; writes the run folder."""
+    """Trains an EBM (or a baseline) on a dataset; writes the run folder."""
     torch.set_num_threads(1)
     config = make_config(args)
     if args.seed < 0:

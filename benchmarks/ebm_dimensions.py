@@ -35,6 +35,7 @@ import fcntl
 import json
 import math
 import multiprocessing
+import resource
 import sys
 import time
 from pathlib import Path
@@ -101,6 +102,8 @@ def _one(job: tuple[str, int, str, int, int | None, str]) -> tuple[str, dict]:
     summary = train_run(DensityConfig(**kwargs), out, seed=seed, quiet=True, resume=resume)
     summary["total_s"] = time.perf_counter() - start
     summary["resumed"] = resume
+    # the worker runs one job (maxtasksperchild=1): its peak resident memory is the run's
+    summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _store(key, summary)
     return key, summary
 
@@ -145,9 +148,9 @@ def table(results: dict) -> str:
              "AIS. AIS sd: its Monte-Carlo standard error; ESS: effective sample size fraction.",
              "", "## Run by run", "",
              "| dataset | d | method | seed | NLL | KL gap | log Z | learned - AIS | AIS sd | "
-             "AIS ESS | IS - AIS | MMD² | s/iteration | total s |",
+             "AIS ESS | IS - AIS | MMD² | s/iteration | total s | peak MB |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | "
-             "--- |"]
+             "--- | --- |"]
 
     def sort_key(k: str) -> tuple:
         base, d, method, seed = k.split("/")
@@ -162,7 +165,7 @@ def table(results: dict) -> str:
             f"{s['nll_log_z']} | {s['log_z_learned'] - s['log_z_ais']:+.4f} | "
             f"{s['log_z_ais_std']:.4f} | {s['log_z_ais_ess_fraction']:.2f} | "
             f"{s['log_z_importance'] - s['log_z_ais']:+.4f} | {s['mmd']:.4f} | {per_it:.3f} | "
-            f"{s.get('total_s', math.nan):.0f} |")
+            f"{s.get('total_s', math.nan):.0f} | {s.get('peak_rss_mb', math.nan):.0f} |")
     lines += ["", "## Across seeds (mean KL gap, 95% t-interval where there are 2 seeds or more)",
               "", "| dataset | d | " + " | ".join(METHODS) + " | EBM - NCE-Gaussian gap (paired) "
               "| gap ratio EBM / NCE-Gaussian |",

@@ -160,7 +160,8 @@ class DensityConfig:
         if self.algorithm not in ("ebm", "nce", "flow"):
             raise ValueError(f"algorithm must be ebm, nce or flow, got {self.algorithm!r}")
         if self.dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+            raise ValueError(f"unknown dataset {self.dataset!r}: choose one of "
+                             f"{', '.join(DATASETS)}, or <name>-x<k> for k >= 1 copies (d = 2k)")
         if self.noise not in ("gaussian", "flow"):
             raise ValueError(f"noise must be gaussian or flow, got {self.noise!r}")
         for name in ("iterations", "batch_size", "eval_every", "validation_size", "test_size",

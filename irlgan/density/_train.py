@@ -73,7 +73,8 @@ class DensityConfig:
     algorithm: Algorithm = "ebm"
     """`ebm` (energy + learned log Z + flow generator), `nce` (fixed noise) or `flow` (ML)."""
     dataset: str = "8gaussians"
-    """One of irlgan.density.DATASETS, or ``<name>-x<k>`` for k independent copies (d = 2k)."""
+    """One of irlgan.density.DATASETS, ``<name>-x<k>`` for k independent copies (d = 2k), or
+    ``gmm-d<d>``, a fixed Gaussian mixture in d dimensions."""
     iterations: int = 3000
     """Training iterations (for nce with flow noise: after the flow's pretraining)."""
     batch_size: int = 512
@@ -161,7 +162,8 @@ class DensityConfig:
             raise ValueError(f"algorithm must be ebm, nce or flow, got {self.algorithm!r}")
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}: choose one of "
-                             f"{', '.join(DATASETS)}, or <name>-x<k> for k >= 1 copies (d = 2k)")
+                             f"{', '.join(DATASETS)}, <name>-x<k> for k >= 1 copies (d = 2k), "
+                             f"or gmm-d<d> (a Gaussian mixture, d >= 2)")
         if self.noise not in ("gaussian", "flow"):
             raise ValueError(f"noise must be gaussian or flow, got {self.noise!r}")
         for name in ("iterations", "batch_size", "eval_every", "validation_size", "test_size",

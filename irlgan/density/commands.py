@@ -25,11 +25,12 @@ def make_config(args: argparse.Namespace) -> DensityConfig:
     if getattr(args, "env", None):
         raise ValueError(f"{args.algo} trains on a dataset: use --data NAME, not --env")
     if not getattr(args, "data", None):
-        raise ValueError(f"{args.algo} needs --data NAME (one of {', '.join(DATASETS)}, or "
-                         f"<name>-x<k> for k independent copies)")
+        raise ValueError(f"{args.algo} needs --data NAME (one of {', '.join(DATASETS)}, "
+                         f"<name>-x<k> for k independent copies, or gmm-d<d>)")
     if args.data not in DATASETS:
         raise ValueError(f"unknown dataset {args.data!r}; choose one of {', '.join(DATASETS)}, "
-                         f"or <name>-x<k> for k >= 1 independent copies (d = 2k)")
+                         f"<name>-x<k> for k >= 1 independent copies (d = 2k), or gmm-d<d> "
+                         f"(a Gaussian mixture in d >= 2 dimensions)")
     if getattr(args, "demos", None):
         raise ValueError("--demos does not apply to density training")
     overrides = dict(getattr(args, "overrides", None) or {})

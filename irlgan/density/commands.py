@@ -52,6 +52,8 @@ def _print_summary(summary: dict, quiet: bool) -> None:
     for key in _SHOWN:
         value = summary.get(key)
         print(f"{key:>24}: {value:.4f}" if isinstance(value, float) else f"{key:>24}: {value}")
+    if summary.get("log_z_ais_note"):
+        print(f"note: {summary['log_z_ais_note']}")
 
 
 def train(args: argparse.Namespace) -> int:
@@ -84,4 +86,6 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.quiet:
         return 0
     print(json.dumps({k: summary[k] for k in _SHOWN if k in summary}, indent=2))
+    if summary.get("log_z_ais_note"):
+        print(f"note: {summary['log_z_ais_note']}")
     return 0

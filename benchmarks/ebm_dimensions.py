@@ -215,7 +215,7 @@ def compact_table(results: dict) -> str:
         runs = {m: [results[k] for k in sorted(results) if k.startswith(f"{base}/{d}/{m}/")]
                 for m in METHODS}
         any_run = next(r for rs in runs.values() for r in rs)
-        def gaps(method: str) -> str:
+        def gaps(method: str, runs: dict = runs) -> str:
             return " / ".join(f"{r['kl_gap']:+.3f}" if abs(r["kl_gap"]) < 10 else
                               f"{r['kl_gap']:+.1f}" for r in runs[method])
 

@@ -1,8 +1,9 @@
 """Energy-based models trained as GANs (the paper's section 4), on 2-D densities and beyond.
 
 Datasets with exact densities and reference entropies (2-D, their products in d = 2k, and
-Gaussian mixtures in d dimensions), an MLP energy with a learned log Z, a neural-spline-flow generator, the EBM/NCE/flow trainers,
-exact-by-quadrature evaluation and, in any dimension, annealed importance sampling of log Z.
+Gaussian mixtures in d dimensions), an MLP energy with a learned log Z, a neural-spline-flow
+generator, the EBM/NCE/flow trainers, exact-by-quadrature evaluation in 2-D and, in any
+dimension, annealed importance sampling of log Z.
 """
 
 from irlgan.density._ais import (

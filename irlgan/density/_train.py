@@ -23,12 +23,13 @@ One readable loop serves three algorithms:
 Every ``eval_every`` iterations the validation NLL $\mathbb{E}_\text{val}[E] + \log Z$ is
 computed and the best parameters are kept; the final numbers are computed from those best
 parameters (`evaluate_density`). In 2-D log Z comes from quadrature on a coarse grid; above 2-D
-no quadrature is feasible and it comes from annealed importance sampling (`irlgan.density.ais_log_z`)
-from the model's own noise (the flow, or the fixed Gaussian of NCE), with the same random numbers
-at every validation so that the comparison between iterations is not swamped by Monte-Carlo
-noise; for the flow baseline log Z = 0 exactly. With ``average_decay`` > 0 (the default) these
-are the parameters of an exponential moving average of the iterates (Polyak averaging), the same
-for every algorithm; training itself continues from the current parameters.
+no quadrature is feasible and it comes from annealed importance sampling
+(`irlgan.density.ais_log_z`) from the model's own noise (the flow, or the fixed Gaussian of
+NCE), with the same random numbers at every validation so that the comparison between
+iterations is not swamped by Monte-Carlo noise; for the flow baseline log Z = 0 exactly.
+With ``average_decay`` > 0 (the default) these are the parameters of an exponential moving
+average of the iterates (Polyak averaging), the same for every algorithm; training itself
+continues from the current parameters.
 
 The ebm sampler and the flow noise of ``nce`` are the same family, the flow mixed with a broad
 Gaussian (``broad_weight``), so that the comparison of the two isolates adaptive against fixed
@@ -68,7 +69,8 @@ Algorithm = Literal["ebm", "nce", "flow"]
 
 @dataclass(frozen=True)
 class DensityConfig:
-    """Settings of an EBM / NCE / flow run on a toy dataset (2-D, or a product of 2-D copies)."""
+    """Settings of an EBM / NCE / flow run on a toy dataset (2-D, a product of 2-D copies, or a
+    Gaussian mixture in d dimensions)."""
 
     algorithm: Algorithm = "ebm"
     """`ebm` (energy + learned log Z + flow generator), `nce` (fixed noise) or `flow` (ML)."""

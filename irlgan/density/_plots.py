@@ -69,7 +69,7 @@ def _plot_densities(trainer: DensityTrainer, run_dir: Path, summary: dict[str, A
     fig.colorbar(image, ax=axes[1], fraction=0.046)
     _save(fig, run_dir / "plots" / "energy.png")
 
-    noise = trainer.noise if cfg.algorithm != "flow" else trainer.flow
+    noise = trainer.ais_base
     fig, ax = plt.subplots(figsize=(4, 4))
     ax.imshow(_density_image(noise.log_prob, box), origin="lower", extent=extent, cmap="magma")
     ax.set_title(f"sampler q, flow NLL {summary['flow_nll']:.3f}", fontsize=9)

@@ -212,20 +212,22 @@ def gaussian_mixture(dim: int) -> tuple[Tensor, Tensor]:
     if not isinstance(dim, int) or isinstance(dim, bool) or dim < 2:
         raise ValueError(f"dim must be an integer of at least 2, got {dim!r}")
     g = torch.Generator().manual_seed(1000 + dim)
-    means = 2.0 * torch.randn(_GMM_COMPONENTS, dim, generator=g, dtype=torch.float64)
-    stds = 0.3 + 0.7 * torch.rand(_GMM_COMPONENTS, dim, generator=g, dtype=torch.float64)
+    cpu = torch.device("cpu")  # the same mixture whatever the default device
+    means = 2.0 * torch.randn(_GMM_COMPONENTS, dim, generator=g, dtype=torch.float64, device=cpu)
+    stds = 0.3 + 0.7 * torch.rand(_GMM_COMPONENTS, dim, generator=g, dtype=torch.float64,
+                                  device=cpu)
     return means, stds
 
 
 def _sample_gmm(dim: int, n: int, g: torch.Generator) -> Tensor:
-    means, stds = gaussian_mixture(dim)
+    means, stds = (t.to(g.device) for t in gaussian_mixture(dim))
     component = torch.randint(_GMM_COMPONENTS, (n,), generator=g)
     noise = torch.randn(n, dim, generator=g, dtype=torch.float64)
     return means[component] + stds[component] * noise
 
 
 def _log_prob_gmm(dim: int, x: Tensor, chunk: int = 65536) -> Tensor:
-    means, stds = (t.to(x.dtype) for t in gaussian_mixture(dim))
+    means, stds = (t.to(x.device, x.dtype) for t in gaussian_mixture(dim))
     log_norm = -torch.log(stds).sum(-1) - 0.5 * dim * math.log(2 * math.pi)  # [K]
     out = []
     for part in x.split(chunk):
@@ -324,11 +326,12 @@ def sample_data(
     Args:
         name: one of `DATASETS`, or ``<name>-x<k>``.
         n: number of points (positive).
-        generator: the torch.Generator all randomness is drawn from.
+        generator: the torch.Generator all randomness is drawn from; the points are drawn
+            on its device.
         dtype: dtype of the result (the draw itself is made in float64).
 
     Returns:
-        Tensor[n, d] with d = `dataset_dim(name)`.
+        Tensor[n, d] with d = `dataset_dim(name)`, on the generator's device.
     """
     base, copies = _check_name(name)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
@@ -337,7 +340,10 @@ def sample_data(
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
     if base == "gmm":
         return _sample_gmm(copies, n, generator).to(dtype)
-    return _SAMPLERS[base](n * copies, generator).reshape(n, 2 * copies).to(dtype)
+    if generator.device.type == "cpu":
+        return _SAMPLERS[base](n * copies, generator).reshape(n, 2 * copies).to(dtype)
+    with generator.device:  # every factory call of the sampler on the generator's device
+        return _SAMPLERS[base](n * copies, generator).reshape(n, 2 * copies).to(dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,12 +518,19 @@ def data_log_prob(name: str, x: Tensor, *, differentiable: bool = False) -> Tens
     if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != d:
         raise ValueError(f"x must be a Tensor[N, {d}], got {getattr(x, 'shape', type(x))}")
     with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
-        if base == "gmm":
-            return _log_prob_gmm(d, x)
-        if copies == 1:
-            return _LOG_PROBS[base](x)
-        blocks = _LOG_PROBS[base](x.reshape(-1, 2))
-        return blocks.reshape(x.shape[0], copies).sum(1)
+        if base == "gmm" or x.device.type == "cpu":
+            return _data_log_prob(base, copies, d, x)
+        with x.device:  # the constants of the formulas on x's device
+            return _data_log_prob(base, copies, d, x)
+
+
+def _data_log_prob(base: str, copies: int, d: int, x: Tensor) -> Tensor:
+    if base == "gmm":
+        return _log_prob_gmm(d, x)
+    if copies == 1:
+        return _LOG_PROBS[base](x)
+    blocks = _LOG_PROBS[base](x.reshape(-1, 2))
+    return blocks.reshape(x.shape[0], copies).sum(1)
 
 
 def reference_nll(

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -212,7 +213,7 @@ def test_float64_energy_flow_quadrature_and_losses_agree_on_cpu_and_gpu() -> Non
     loss_c = losses.discriminator_loss(*args_c)
     with losses.checks("fast"):
         loss_g = losses.discriminator_loss(*args_g)
-    assert abs(float(loss_c) - float(loss_g)) < 1e-10
+    assert abs(float(loss_c.detach()) - float(loss_g.detach())) < 1e-10
     grad_c = torch.autograd.grad(loss_c, list(cpu.energy.parameters()))
     grad_g = torch.autograd.grad(loss_g, list(gpu.energy.parameters()))
     for a, b in zip(grad_c, grad_g, strict=True):
@@ -246,3 +247,137 @@ def test_the_command_line_trains_on_the_gpu(tmp_path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["device"].startswith("cuda")
     assert dataclasses.asdict(DensityConfig())  # the settings carry no device
+
+
+# ----------------------------------------------------------------------------------------------
+# Control: on the CPU the device argument changes nothing; on a GPU the same numbers in float64
+# ----------------------------------------------------------------------------------------------
+
+
+def _point_mass_algo(device: str, cls_name: str = "AIRL", **config: object):
+    import irlgan
+    from irlgan.envs import point_mass_expert_demonstrations
+
+    demos = point_mass_expert_demonstrations(episodes=4, seed=0, eval_episodes=20)
+    cfg = irlgan.AdversarialConfig(num_envs=2, steps_per_env=50, disc_batch=32, **config)
+    return getattr(irlgan, cls_name)("irlgan/PointMass-v0", demos, config=cfg, seed=0,
+                                      device=device)
+
+
+def test_a_control_algorithm_refuses_an_unavailable_device_in_one_line() -> None:
+    if CUDA:
+        pytest.skip("this machine has CUDA; the refusal is for machines without it")
+    with pytest.raises(ValueError, match="sees no CUDA device"):
+        _point_mass_algo("cuda")
+
+
+def _as64(rollout, device):
+    from irlgan.rl import Rollout
+
+    return Rollout(**{k: (v.double() if v.is_floating_point() else v).to(device)
+                      for k, v in rollout.to_dict().items()})
+
+
+@pytest.mark.skipif(not CUDA, reason=NO_CUDA)
+@pytest.mark.parametrize("cls_name", ["AIRL", "GANGCL"])
+def test_float64_discriminator_and_generator_steps_agree_on_cpu_and_gpu(cls_name: str) -> None:
+    from irlgan.algorithms._trainer import Transitions
+
+    algos = {d: _point_mass_algo(d, cls_name) for d in ("cpu", "cuda")}
+    cpu, gpu = algos["cpu"], algos["cuda"]
+    for a, b in zip(cpu.policy.state_dict().values(), gpu.policy.state_dict().values(),
+                    strict=True):
+        assert torch.equal(a, b.cpu())  # initialised on the CPU, then moved
+    rollout = cpu.collector.collect()  # one rollout, given to both
+    results = {}
+    for device, algo in algos.items():
+        algo.policy.double()
+        algo.discriminator.double()
+        algo.generator.value.double()
+        r = _as64(rollout, device)
+        if cls_name == "AIRL":
+            d_obs, d_act, d_next, d_term = (t.double() if t.is_floating_point() else t
+                                            for t in algo.demo_transitions)
+            with torch.no_grad():
+                lq_d = algo.policy.log_prob(d_obs, d_act)
+                g_obs, g_act = r.obs.reshape(-1, 2), r.actions.reshape(-1, 2)
+                lq_g = algo.policy.log_prob(g_obs, g_act)
+            data = Transitions(d_obs, d_act, d_next, d_term, lq_d)
+            gen = Transitions(g_obs, g_act, r.next_obs.reshape(-1, 2), r.terminated.reshape(-1),
+                              lq_g)
+            loss = algo.discriminator_loss(data, gen)[0]
+        else:
+            algo.buffer.add_rollout(algo._snapshot(), r.obs, r.actions, r.next_obs,
+                                    r.terminated, r.truncated)
+            from irlgan.algorithms._adversarial import TrajectoryBatch
+            from irlgan.algorithms._trainer import Episodes
+
+            demos = algo.demo_episodes
+            demos = TrajectoryBatch(demos.obs.double(), demos.act.double(), demos.mask.double(),
+                                    demos.terminated)
+            samples = algo.buffer.samples()
+            loss = algo.discriminator_loss(Episodes(demos, algo.buffer.log_q(demos)),
+                                           Episodes(samples, algo.buffer.log_q(samples)))[0]
+        grads = torch.autograd.grad(loss, [p for p in algo.discriminator.parameters()
+                                           if p.requires_grad])
+        algo.generator.update(r, r.env_reward, entropy_weight=1.0)  # PPO on the same reward
+        results[device] = (float(loss), [g.cpu() for g in grads],
+                           [p.detach().cpu() for p in algo.policy.parameters()])
+        algo.close()
+    assert abs(results["cpu"][0] - results["cuda"][0]) < 1e-9
+    for a, b in zip(results["cpu"][1], results["cuda"][1], strict=True):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-9)  # discriminator gradients
+    # PPO scales its rewards and advantages in float32 (irlgan.rl.MaxEntPPO.update): the
+    # policies after one update agree to float32 rounding times the step size
+    for a, b in zip(results["cpu"][2], results["cuda"][2], strict=True):
+        torch.testing.assert_close(b, a, rtol=0, atol=1e-6)
+
+
+@pytest.mark.skipif(not CUDA, reason=NO_CUDA)
+@pytest.mark.parametrize("cls_name, extra", [("AIRL", {}), ("GANGCL", {}),
+                                             ("AIRL", {"generator": "sac"})])
+def test_a_control_run_trains_on_the_gpu_and_its_checkpoint_resumes_on_the_cpu(
+        tmp_path, cls_name: str, extra: dict) -> None:
+    algo = _point_mass_algo("cuda", cls_name, **extra)
+    algo.learn(200)
+    assert next(algo.discriminator.parameters()).device.type == "cuda"
+    action = algo.predict(np.zeros(2, np.float32))
+    assert isinstance(action, np.ndarray) and action.shape == (2,)
+    reward = algo.reward(np.zeros(2), np.zeros(2), np.zeros(2), False)
+    assert np.isfinite(reward)
+    state = algo.state_dict()
+    algo.close()
+    on_cpu = _point_mass_algo("cpu", cls_name, **extra)
+    on_cpu.load_state_dict(_to_cpu(state))
+    on_cpu.learn(200)
+    assert on_cpu.env_steps == 400
+    on_cpu.close()
+
+
+def _to_cpu(state):
+    if isinstance(state, torch.Tensor):
+        return state.cpu()
+    if isinstance(state, dict):
+        return {k: _to_cpu(v) for k, v in state.items()}
+    if isinstance(state, list):
+        return [_to_cpu(v) for v in state]
+    return state
+
+
+@pytest.mark.skipif(not CUDA, reason=NO_CUDA)
+def test_the_command_line_trains_a_control_run_on_the_gpu(tmp_path) -> None:
+    from irlgan.envs import point_mass_expert_demonstrations
+
+    point_mass_expert_demonstrations(episodes=4, seed=0, eval_episodes=20).save(tmp_path / "d")
+    out = tmp_path / "run"
+    assert cli.main(["train", "airl", "--env", "irlgan/PointMass-v0", "--demos",
+                     str(tmp_path / "d"), "--steps", "400", "--out", str(out), "--quiet",
+                     "--device", "cuda", "--set", "num_envs=2", "--set", "steps_per_env=50",
+                     "--set", "disc_batch=32", "--set", "eval_episodes=20"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["device"].startswith("cuda")
+    assert cli.main(["eval", str(out), "--quiet", "--output", str(tmp_path / "e.json")]) == 0
+    evaluated = json.loads((tmp_path / "e.json").read_text())
+    assert evaluated["device"] == "cpu"
+    assert abs(evaluated["return_mean"] - summary["return_mean"]) < 1e-3 * (
+        1 + abs(summary["return_mean"]))

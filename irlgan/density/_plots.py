@@ -108,7 +108,8 @@ def _plot_curves(run_dir: Path, summary: dict[str, Any]) -> None:
     val = [(int(r["iteration"]), float(r["val_nll"])) for r in rows if r.get("val_nll")]
     if val:
         axes[0].plot(*zip(*val, strict=True), marker="o", label="validation NLL")
-    axes[0].axhline(summary["reference_nll"], color="grey", ls="--", label="data entropy")
+    if summary.get("reference_nll") is not None:  # real data has no known entropy
+        axes[0].axhline(summary["reference_nll"], color="grey", ls="--", label="data entropy")
     axes[0].set_xlabel("iteration")
     axes[0].legend(fontsize=8)
     for key in ("loss_disc", "log_z", "accuracy"):

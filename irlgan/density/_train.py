@@ -48,7 +48,13 @@ from torch import Tensor, nn
 
 from irlgan import losses
 from irlgan.density._ais import AISResult, ais_log_z
-from irlgan.density._datasets import DATASETS, REFERENCE_NLL, dataset_dim, sample_data
+from irlgan.density._datasets import (
+    DATASETS,
+    REFERENCE_NLL,
+    dataset_dim,
+    digits_bits_per_dim,
+    sample_data,
+)
 from irlgan.density._evaluate import (
     MMD_BANDWIDTHS,
     importance_log_z_with_ess,
@@ -288,7 +294,7 @@ class DensityTrainer:
         self.wall_s = 0.0
         self._validation = sample_data(
             config.dataset, config.validation_size,
-            torch.Generator().manual_seed(self.streams["validation"]),
+            torch.Generator().manual_seed(self.streams["validation"]), split="validation",
         ).to(self.device)
 
     # ----------------------------------------------------------------------------------------
@@ -606,7 +612,7 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     seed = trainer.seed if seed is None else seed
     streams = spawn_seeds(seed, DENSITY_STREAMS)
     g_test = torch.Generator().manual_seed(streams["test"])  # the same test set on every device
-    test = sample_data(cfg.dataset, cfg.test_size, g_test).to(trainer.device)
+    test = sample_data(cfg.dataset, cfg.test_size, g_test, split="test").to(trainer.device)
     ais = trainer.ais(cfg.ais_chains, cfg.ais_steps, streams["ais"])
     quad: dict[str, Any] = {"log_z": None, "resolution_error": None, "box_error": None}
     if dim == 2:
@@ -620,7 +626,8 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     energy_test = in_chunks(trainer.model_energy, test).double()
     nll = float(energy_test.mean()) + log_z
     nll_se = float(energy_test.std()) / math.sqrt(test.shape[0])
-    reference, reference_se = REFERENCE_NLL[cfg.dataset]
+    # real data (digits) has no known entropy: no reference, no KL gap
+    reference, reference_se = REFERENCE_NLL.get(cfg.dataset, (None, None))
 
     noise = trainer.ais_base
     g_is = generator_on(trainer.device, streams["importance"])
@@ -649,7 +656,9 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
         "nll": nll,
         "nll_log_z": source,
         "reference_nll": reference,
-        "kl_gap": nll - reference,
+        "kl_gap": None if reference is None else nll - reference,
+        "bits_per_dim": (digits_bits_per_dim(nll) if cfg.dataset == "digits"
+                         else nll / (dim * math.log(2.0))),
         "log_z_learned": trainer.learned_log_z(),
         "log_z_quadrature": quad["log_z"],
         "log_z_ais": ais.log_z,

@@ -16,7 +16,8 @@ from irlgan.density._train import DensityConfig
 
 __all__ = ["evaluate", "make_config", "train"]
 
-_SHOWN = ("dim", "device", "nll", "reference_nll", "kl_gap", "log_z_learned", "log_z_quadrature",
+_SHOWN = ("dim", "device", "nll", "bits_per_dim", "reference_nll", "kl_gap", "log_z_learned",
+          "log_z_quadrature",
           "log_z_ais", "log_z_ais_std", "log_z_importance", "importance_ess_fraction",
           "flow_nll", "mmd", "mmd_floor", "wall_s")
 

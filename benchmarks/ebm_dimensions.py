@@ -38,8 +38,6 @@ and kept in the table (``total_s``).
 from __future__ import annotations
 
 import argparse
-import fcntl
-import json
 import math
 import multiprocessing
 import resource
@@ -52,7 +50,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from irlgan._io import atomic_write_text, write_json  # noqa: E402
+from irlgan._io import atomic_write_text, read_json_object, update_json  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 JSON = RESULTS / "ebm_dimensions.json"
@@ -93,17 +91,7 @@ def key_of(base: str, dim: int, method: str, seed: int) -> str:
 
 
 def _load() -> dict:
-    return json.loads(JSON.read_text()) if JSON.is_file() else {}
-
-
-def _store(key: str, summary: dict) -> None:
-    """Adds one run to the JSON file under a lock (worker processes share it)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with open(JSON.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stored = _load()
-        stored[key] = summary
-        write_json(JSON, stored)
+    return read_json_object(JSON)
 
 
 def _one(job: tuple[str, int, str, int, int | None, str]) -> tuple[str, dict]:
@@ -126,7 +114,7 @@ def _one(job: tuple[str, int, str, int, int | None, str]) -> tuple[str, dict]:
     summary["resumed"] = resume
     # the worker runs one job (maxtasksperchild=1): its peak resident memory is the run's
     summary["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    _store(key, summary)
+    update_json(JSON, key, summary)  # under a lock: the worker processes share the file
     return key, summary
 
 

@@ -22,14 +22,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import fcntl
-import json
 import multiprocessing
 import resource
 import time
 from pathlib import Path
 
-from irlgan._io import atomic_write_text, write_json
+from irlgan._io import atomic_write_text, read_json_object, update_json
 
 RESULTS = Path(__file__).parent / "results"
 JSON = RESULTS / "ebm_scaling.json"
@@ -52,16 +50,7 @@ def key_of(device: str, dim: int, method: str) -> str:
 
 
 def _load() -> dict:
-    return json.loads(JSON.read_text()) if JSON.is_file() else {}
-
-
-def _store(key: str, record: dict) -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with open(JSON.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stored = _load()
-        stored[key] = record
-        write_json(JSON, stored)
+    return read_json_object(JSON)
 
 
 def _one(job: tuple[str, int, str, int, int]) -> tuple[str, dict]:
@@ -109,7 +98,7 @@ def _one(job: tuple[str, int, str, int, int]) -> tuple[str, dict]:
         "gpu": torch.cuda.get_device_name() if cuda else None,
     }
     key = key_of(record["device"].split(":")[0], dim, method)
-    _store(key, record)
+    update_json(JSON, key, record)
     return key, record
 
 

@@ -27,7 +27,6 @@ below every baseline.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import shutil
 import sys
@@ -40,7 +39,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from irlgan._io import atomic_write_text, write_json  # noqa: E402
+from irlgan._io import atomic_write_text, update_json  # noqa: E402
 from irlgan.density import (  # noqa: E402
     DensityConfig,
     in_chunks,
@@ -102,13 +101,9 @@ def train_and_store(config: DensityConfig, seed: int, out: Path, key: str, resul
 
 
 def _store(path: Path, key: str, summary: dict) -> None:
-    """Adds one run to the JSON file, re-reading it under a lock (parallel benchmark processes,
-    e.g. one per dataset, may share the file)."""
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        stored = json.loads(path.read_text()) if path.is_file() else {}
-        stored[key] = summary
-        write_json(path, stored)
+    """Adds one run to the JSON file (parallel benchmark processes, e.g. one per dataset, may
+    share it)."""
+    update_json(path, key, summary)
 
 
 @torch.no_grad()

@@ -79,6 +79,27 @@ def write_json(path: str | os.PathLike, data: Any, *, schema: str | None = None)
     atomic_write_text(path, json_text(data))
 
 
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object in `path`, or {} when there is no such file."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def update_json(path: str | os.PathLike, key: str, value: Any) -> None:
+    """Sets one entry of the JSON object in `path` (created if missing), re-reading the file
+    under an exclusive lock on ``<path>.lock``: processes that add results to the same file
+    side by side (benchmark workers) lose none of them."""
+    import fcntl
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = read_json_object(path)
+        stored[key] = value
+        write_json(path, stored)
+
+
 def write_csv(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> None:
     """Atomically writes rows (dicts with the same keys) as CSV."""
     import io

@@ -184,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "dataset as minari:DATASET_ID (control tasks)")
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --out from its last checkpoint")
+    train.add_argument("--device", default=None, metavar="DEV",
+                       help="where the networks train: cpu (the default; fastest for the "
+                            "small models here) or cuda[:N]; a run resumes on the device type "
+                            "it started on")
     train.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard event files to OUT/tensorboard/ (control "
                             "tasks; needs the extra irlgan[tensorboard])")
@@ -220,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--demos", default=None, metavar="DIR | minari:ID",
                           help="the run's demonstrations, if they moved (control tasks; checked "
                                "by content hash)")
+    evaluate.add_argument("--device", default=None, metavar="DEV",
+                          help="where to evaluate: cpu (the default) or cuda[:N]")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.set_defaults(func=_eval)
 

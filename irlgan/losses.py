@@ -17,6 +17,15 @@ Expectations are weighted means $\mathbb{E}_w[f] = \sum_i w_i f_i / \sum_i w_i$ 
 weights are ``None``). With the probabilities of a finite support as the weights these are exact
 expectations, which is how the oracle tests check this module.
 
+**Checks.** Every function validates its inputs: shapes, dtypes and emptiness always (these are
+known on the host), and in the default ``"checked"`` mode also their values (every value
+finite, weights non-negative with a positive sum), which reads the values back to the host: on a
+GPU, a synchronisation per call. In ``"fast"`` mode (`set_checks`, or the `checks` context) the
+value checks are skipped, a non-finite input gives a non-finite loss instead of an error, and
+no function but `optimal_log_z` (a scalar search) waits for the device. The trainers use the
+fast mode on GPUs and catch non-finite values once per iteration (`irlgan.errors`); tests and
+the CPU keep the checked mode, where a check costs nothing.
+
 ``log_z`` is a learned scalar. For a log-partition that depends on the initial state,
 $\log Z(x_0)$, pass a pair ``(log_z_data, log_z_gen)`` of 1-D tensors with one value per sample
 (`discriminator_logit` takes a 1-D tensor directly). `optimal_log_z` only concerns the scalar.
@@ -24,13 +33,16 @@ $\log Z(x_0)$, pass a pair ``(log_z_data, log_z_gen)`` of 1-D tensors with one v
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor
 
 __all__ = [
+    "checks",
     "cost_loss",
     "discriminator_logit",
     "discriminator_loss",
@@ -38,6 +50,7 @@ __all__ = [
     "importance_log_z",
     "optimal_log_z",
     "sampler_loss",
+    "set_checks",
 ]
 
 LogZ = Tensor | float | tuple[Tensor, Tensor]
@@ -49,6 +62,36 @@ _LOG_HALF = -math.log(2.0)
 # Validation
 # --------------------------------------------------------------------------------------------
 
+CheckMode = Literal["checked", "fast"]
+_mode: list[CheckMode] = ["checked"]
+
+
+def set_checks(mode: CheckMode) -> CheckMode:
+    """Sets how the losses validate their inputs for this process; returns the previous mode.
+
+    ``"checked"`` (the default): shapes, dtypes and values, with one host read per check.
+    ``"fast"``: shapes and dtypes only, no host synchronisation.
+    """
+    if mode not in ("checked", "fast"):
+        raise ValueError(f"checks must be 'checked' or 'fast', got {mode!r}")
+    previous = _mode[0]
+    _mode[0] = mode
+    return previous
+
+
+@contextlib.contextmanager
+def checks(mode: CheckMode) -> Iterator[None]:
+    """The losses validate in ``mode`` inside the block (see `set_checks`)."""
+    previous = set_checks(mode)
+    try:
+        yield
+    finally:
+        _mode[0] = previous
+
+
+def _checked() -> bool:
+    return _mode[0] == "checked"
+
 
 def _as_vector(name: str, x: object) -> Tensor:
     if not isinstance(x, Tensor):
@@ -59,7 +102,7 @@ def _as_vector(name: str, x: object) -> Tensor:
         raise ValueError(f"{name} is empty: a batch needs at least one sample")
     if not x.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if not bool(torch.isfinite(x).all()):
+    if _checked() and not bool(torch.isfinite(x).all()):
         bad = "NaN" if bool(torch.isnan(x).any()) else "inf"
         raise ValueError(f"{name} contains {bad}; every value must be finite")
     return x
@@ -86,10 +129,10 @@ def _log_weights(name: str, weight: Tensor | None, like: Tensor) -> Tensor:
             f"{name} has shape {tuple(weight.shape)} but the samples it weights have shape "
             f"{tuple(like.shape)}"
         )
-    if bool((weight < 0).any()):
-        raise ValueError(f"{name} has negative entries; weights must be non-negative")
     total = weight.sum()
-    if not bool(total > 0):
+    if _checked() and bool((weight < 0).any()):
+        raise ValueError(f"{name} has negative entries; weights must be non-negative")
+    if _checked() and not bool(total > 0):
         raise ValueError(f"{name} sums to zero; at least one weight must be positive")
     return torch.log(weight.to(like.dtype)) - torch.log(total.to(like.dtype))
 
@@ -114,7 +157,7 @@ def _scalar_log_z(log_z: object, dtype: torch.dtype, device: torch.device) -> Te
             )
         if not log_z.is_floating_point():
             raise ValueError(f"log_z must be floating point, got dtype {log_z.dtype}")
-        if not bool(torch.isfinite(log_z).all()):
+        if _checked() and not bool(torch.isfinite(log_z).all()):
             raise ValueError("log_z must be finite")
         return log_z.reshape(())
     if isinstance(log_z, bool) or not isinstance(log_z, (int, float)):
@@ -450,7 +493,8 @@ def optimal_log_z(
         hi = torch.logsumexp(lw_mu + a_all, dim=0).item()
 
         def g_at(x: float) -> tuple[float, float]:
-            g, slope = g_and_slope(ad, ag, lwd, lwg, torch.tensor(x, dtype=torch.float64))
+            g, slope = g_and_slope(ad, ag, lwd, lwg,
+                                   torch.tensor(x, dtype=torch.float64, device=ad.device))
             return g.item(), slope.item()
 
         # The bounds hold analytically; widen them if rounding says otherwise.
@@ -480,7 +524,7 @@ def optimal_log_z(
             x = x_new
             if done:
                 break
-        root = torch.tensor(x, dtype=torch.float64)
+        root = torch.tensor(x, dtype=torch.float64, device=ad.device)
         slope = g_and_slope(ad, ag, lwd, lwg, root)[1]
 
     root_d = root.to(dtype)

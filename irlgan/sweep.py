@@ -20,6 +20,7 @@ A sweep file (TOML) names the methods, the seeds and the tasks, each task with i
     [resources]
     cpus_per_trial = 1             # Ray's scheduling unit
     threads_per_trial = 1          # torch threads inside a trial (IRLGAN_THREADS)
+    gpus_per_trial = 0             # > 0: Ray assigns GPUs and training trials get --device cuda
 
 Every trial is the command a user would type, `irlgan expert ...` or `irlgan train ...`, run as
 a child process of a Ray task in ``OUT/trials/<name>/``; a trial in a sweep is therefore the
@@ -283,6 +284,8 @@ def plan_trials(spec: SweepSpec, out: str | os.PathLike[str]) -> list[Trial]:
                         str(seed), "--quiet", "--out", str(out / "trials" / name)]
                 if task.steps is not None:
                     argv += ["--steps", str(task.steps)]
+                if spec.gpus_per_trial > 0:  # Ray gives the task its GPU(s) as CUDA_VISIBLE_DEVICES
+                    argv += ["--device", "cuda"]
                 overrides = {**task.overrides, **spec.method_overrides.get(method, {})}
                 trials.append(Trial(name, "train", task.env, method, seed,
                                     tuple(argv + _set_args(overrides)), needs))

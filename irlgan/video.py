@@ -144,12 +144,13 @@ def write_gif(path: str | os.PathLike[str], panels: list[tuple[str, list[np.ndar
 def _mode(policy: Any) -> Callable[[np.ndarray], np.ndarray]:
     import torch
 
-    dtype = next(policy.parameters()).dtype
+    parameter = next(policy.parameters())
+    dtype, device = parameter.dtype, parameter.device
 
     @torch.no_grad()
     def act(obs: np.ndarray) -> np.ndarray:
-        tensor = torch.as_tensor(obs, dtype=dtype).reshape(1, -1)
-        return policy.mode(tensor)[0].to(torch.float32).numpy()
+        tensor = torch.as_tensor(obs, dtype=dtype, device=device).reshape(1, -1)
+        return policy.mode(tensor)[0].to(torch.float32).cpu().numpy()
 
     return act
 

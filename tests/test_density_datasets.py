@@ -154,3 +154,86 @@ def test_gaussian_mixture_entropy_matches_quadrature_in_2d_and_a_fresh_estimate_
                                        generator=torch.Generator().manual_seed(11))
     assert abs(entropy - fresh) <= 4 * math.hypot(error, fresh_error)
     assert error < 0.003
+
+
+# ----------------------------------------------------------------------------------------------
+# digits: real data, dequantised
+# ----------------------------------------------------------------------------------------------
+
+
+def _pixels(y: torch.Tensor) -> torch.Tensor:
+    """The integer pixel values under dequantised, scaled points y = 4(v + u)/17 - 2."""
+    return torch.floor((y.double() + 2.0) * 17.0 / 4.0)
+
+
+def test_digits_are_64_dimensional_in_three_disjoint_splits() -> None:
+    from irlgan.density._datasets import _digits_split
+
+    assert "digits" in DATASETS and dataset_dim("digits") == 64
+    sizes = {s: _digits_split(s).shape for s in ("train", "validation", "test")}
+    assert sizes == {"train": (1257, 64), "validation": (270, 64), "test": (270, 64)}
+    keys = {s: {tuple(r.tolist()) for r in _digits_split(s)}
+            for s in ("train", "validation", "test")}
+    from sklearn.datasets import load_digits
+
+    everything = {tuple(r) for r in load_digits().data.tolist()}
+    # the three splits partition the 1797 images (which are all distinct)
+    assert len(everything) == 1797
+    assert keys["train"] | keys["validation"] | keys["test"] == everything
+    assert sum(len(k) for k in keys.values()) == 1797
+
+
+def test_digits_draws_come_from_their_split_with_uniform_noise() -> None:
+    from irlgan.density._datasets import _digits_split
+
+    for split in ("train", "test"):
+        y = sample_data("digits", 4000, torch.Generator().manual_seed(1), split=split,
+                        dtype=torch.float64)
+        assert y.shape == (4000, 64) and float(y.min()) >= -2.0 and float(y.max()) < 2.0
+        rows = {tuple(r.tolist()) for r in _digits_split(split)}
+        assert all(tuple(r.tolist()) in rows for r in _pixels(y))
+        noise = (y + 2.0) * 17.0 / 4.0 - _pixels(y)  # uniform on [0, 1) in every pixel
+        assert abs(float(noise.mean()) - 0.5) < 0.01 and abs(float(noise.var()) - 1 / 12) < 0.002
+    a = sample_data("digits", 10, torch.Generator().manual_seed(3))
+    b = sample_data("digits", 10, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="split must be one of"):
+        sample_data("digits", 10, torch.Generator(), split="val")
+
+
+def test_digits_bits_per_dim_is_exact_for_a_pixel_histogram_model() -> None:
+    """A model that is uniform within each pixel bin has a continuous NLL whose bits per
+    dimension equal the discrete log-loss of its histogram: the scaling's Jacobian, exactly."""
+    from irlgan.density._datasets import _digits_split, digits_bits_per_dim
+
+    train = _digits_split("train").long()
+    counts = torch.stack([torch.bincount(train[:, j], minlength=17) for j in range(64)])
+    probs = (counts.double() + 0.5) / (counts.double() + 0.5).sum(1, keepdim=True)  # [64, 17]
+    y = sample_data("digits", 3000, torch.Generator().manual_seed(2), split="test",
+                    dtype=torch.float64)
+    pixels = _pixels(y).long()
+    log_p_pixels = torch.log(probs[torch.arange(64), pixels]).sum(1)  # discrete, per image
+    nll_y = -(log_p_pixels + 64 * math.log(17.0 / 4.0))  # the density in y: one bin is 4/17 wide
+    discrete_bits = float(-log_p_pixels.mean()) / (64 * math.log(2.0))
+    assert abs(digits_bits_per_dim(float(nll_y.mean())) - discrete_bits) < 1e-12
+    assert 2.3 < discrete_bits < 2.6  # independent pixels: about 2.44 bits of log2(17) = 4.09
+
+
+def test_digits_has_no_exact_density_or_entropy() -> None:
+    assert REFERENCE_NLL.get("digits") is None and "digits" not in REFERENCE_NLL
+    with pytest.raises(ValueError, match="no exact density"):
+        data_log_prob("digits", torch.zeros(2, 64))
+    with pytest.raises(ValueError, match="no known entropy"):
+        reference_nll("digits")
+
+
+def test_digits_without_scikit_learn_is_one_line_naming_the_extra(monkeypatch) -> None:
+    import sys
+
+    from irlgan.density import _datasets
+
+    monkeypatch.setattr(_datasets, "_DIGITS_CACHE", {})
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(ValueError, match=r"irlgan\[digits\]") as info:
+        sample_data("digits", 3, torch.Generator())
+    assert "\n" not in str(info.value)

@@ -467,3 +467,29 @@ def test_an_ais_log_z_carried_by_one_chain_comes_with_a_note():
     assert summary["log_z_ais_ess_fraction"] < 0.05
     assert "deep mode" in summary["log_z_ais_note"]
     assert summary["log_z_ais"] > plain["log_z_ais"] + 10  # the chain did find the mode
+
+
+def test_a_run_on_digits_is_scored_on_the_test_images_in_bits_per_dimension(tmp_path):
+    from irlgan.density._datasets import digits_bits_per_dim
+
+    out = tmp_path / "digits"
+    argv = ["train", "nce", "--data", "digits", "--steps", "8", "--out", str(out), "--quiet"]
+    for key, value in TINY.items():
+        if key != "iterations":
+            argv += ["--set", f"{key}={value}"]
+    assert cli.main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["dim"] == 64 and summary["nll_log_z"] == "ais"
+    assert summary["reference_nll"] is None and summary["kl_gap"] is None
+    assert summary["bits_per_dim"] == pytest.approx(digits_bits_per_dim(summary["nll"]),
+                                                    abs=1e-12)
+    # the NLL is over draws of the test images, not of the training images
+    trainer = load_run(out)
+    g = torch.Generator().manual_seed(spawn_seeds(0, DENSITY_STREAMS)["test"])
+    test = sample_data("digits", trainer.config.test_size, g, split="test")
+    with torch.no_grad():
+        mean_energy = float(trainer.model_energy(test).double().mean())
+    assert summary["nll"] == pytest.approx(mean_energy + summary["log_z_ais"], abs=1e-9)
+    g = torch.Generator().manual_seed(spawn_seeds(0, DENSITY_STREAMS)["test"])
+    train = sample_data("digits", trainer.config.test_size, g)
+    assert not torch.equal(train, test)

@@ -488,3 +488,21 @@ def test_configs_are_frozen():
         with pytest.raises(dataclasses.FrozenInstanceError):
             config.gamma = 0.5  # type: ignore[misc]
     assert dataclasses.replace(PPOConfig(), gamma=0.5).gamma == 0.5
+
+
+def test_an_irl_run_waits_for_sacs_learning_starts_without_calling_it_divergence():
+    """With fewer steps per iteration than learning_starts, SAC takes no gradient step in the
+    first iterations and reports a NaN loss; that is not a divergence."""
+    import irlgan
+    from irlgan.envs import point_mass_expert_demonstrations
+
+    demos = point_mass_expert_demonstrations(episodes=4, seed=0, eval_episodes=20)
+    config = irlgan.AdversarialConfig(num_envs=2, steps_per_env=50, disc_batch=32,
+                                      generator="sac",
+                                      sac=SACConfig(learning_starts=250, q_hidden=(16,),
+                                                    batch_size=32))
+    algo = irlgan.AIRL("irlgan/PointMass-v0", demos, config=config, seed=0)
+    rows = []
+    algo.learn(400, callback=lambda _, row: rows.append(row))
+    algo.close()
+    assert [math.isnan(r["gen_loss"]) for r in rows] == [True, True, False, False]

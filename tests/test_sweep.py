@@ -66,6 +66,17 @@ def test_the_smoke_sweep_plans_experts_first_and_two_by_two_by_two_trials(tmp_pa
     assert "demo_episodes=16" in expert
 
 
+def test_training_trials_ask_for_the_gpu_only_when_the_sweep_gives_them_one(tmp_path) -> None:
+    text = SMALL.format(demos=tmp_path)
+    cpu = plan_trials(load_spec(write(tmp_path, text)), tmp_path)
+    assert all("--device" not in t.argv for t in cpu)
+    gpu_text = text + "\n[resources]\ngpus_per_trial = 0.5\n"
+    gpu = plan_trials(load_spec(write(tmp_path, gpu_text, "gpu.toml")), tmp_path)
+    for trial in gpu:
+        argv = list(trial.argv)
+        assert argv[argv.index("--device") + 1] == "cuda"
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "benchmarks" / "sweeps").glob("*.toml")),
                          ids=lambda p: p.name)
 def test_every_benchmark_sweep_file_parses(path, tmp_path) -> None:

@@ -147,6 +147,6 @@ class TrajectoryBatch:
         steps = self.act.shape[1]
         last = torch.zeros_like(keep)
         idx = (self.lengths - 1).clamp(min=0)
-        last[torch.arange(len(self)), idx] = True
+        last[torch.arange(len(self), device=keep.device), idx] = True
         term = last & self.terminated[:, None]
         return (self.obs[:, :steps][keep], self.act[keep], self.obs[:, 1:][keep], term[keep])

@@ -267,13 +267,16 @@ class EpisodeBuffer:
         }
 
     def load_state_dict(self, state: dict[str, Any],
-                        make_snapshot: Callable[[], nn.Module]) -> None:
+                        make_snapshot: Callable[[], nn.Module],
+                        device: torch.device | str | None = None) -> None:
         """Restores `state_dict()`'s output.
 
         Args:
             state: the output of `state_dict()`.
             make_snapshot: makes a module of the snapshots' architecture, into which each
                 stored snapshot's state_dict is loaded.
+            device: where the stored episodes go (the CPU, where checkpoints are read, when
+                None).
 
         Raises:
             ValueError: the state was saved with a different num_envs, steps_per_env or
@@ -292,14 +295,17 @@ class EpisodeBuffer:
             snapshots[int(r)] = snap
         self._snapshots = snapshots
         self._next = int(state["next_rollout"])
+        def to(x: Tensor) -> Tensor:
+            return x if device is None else x.to(device)
+
         self._groups = [
             (int(g["rollout"]),
-             [_Episode(o, a, bool(term), (int(st[0]), int(st[1])))
+             [_Episode(to(o), to(a), bool(term), (int(st[0]), int(st[1])))
               for o, a, term, st in zip(g["obs"], g["act"], g["terminated"], g["start"],
                                         strict=True)])
             for g in state["groups"]]
-        self._pending_obs = [[] if x is None else [x] for x in state["pending_obs"]]
-        self._pending_act = [[] if x is None else [x] for x in state["pending_act"]]
+        self._pending_obs = [[] if x is None else [to(x)] for x in state["pending_obs"]]
+        self._pending_act = [[] if x is None else [to(x)] for x in state["pending_act"]]
         self._pending_start = [(int(x[0]), int(x[1])) for x in state["pending_start"]]
         self._samples = None
 
@@ -315,8 +321,8 @@ def _pad(episodes: list[_Episode]) -> TrajectoryBatch:
     n = len(episodes)
     obs = episodes[0].obs.new_zeros(n, horizon + 1, episodes[0].obs.shape[-1])
     act = episodes[0].act.new_zeros(n, horizon, episodes[0].act.shape[-1])
-    mask = torch.zeros(n, horizon, dtype=torch.float32)
-    term = torch.zeros(n, dtype=torch.bool)
+    mask = torch.zeros(n, horizon, dtype=torch.float32, device=obs.device)
+    term = torch.zeros(n, dtype=torch.bool, device=obs.device)
     for i, ep in enumerate(episodes):
         k = ep.act.shape[0]
         obs[i, :k + 1] = ep.obs

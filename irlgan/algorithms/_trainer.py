@@ -37,7 +37,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from irlgan import losses
 from irlgan.algorithms._adversarial import TrajectoryBatch
+from irlgan.devices import resolve_device
 from irlgan.errors import PARAMETER_LIMIT, VALUE_LIMIT, CheckpointError, check_divergence
 from irlgan.protocols import Generator, Policy, RewardNet, check_protocol
 from irlgan.rl import PPOConfig
@@ -71,6 +73,9 @@ def register(cls: type[AdversarialTrainer]) -> type[AdversarialTrainer]:
 
 
 def _torch_generator(seed: int) -> torch.Generator:
+    """A CPU generator: every control stream draws on the CPU and moves its draws to the
+    device (they are small: action noise, minibatch indices), so the CPU and a GPU draw the
+    same numbers and initialise the networks identically."""
     return torch.Generator().manual_seed(seed)
 
 
@@ -210,11 +215,13 @@ METRIC_FIELDS = [
 """The columns of one row of metrics (`AdversarialTrainer.step`)."""
 
 
-def _subset(n: int, size: int, generator: torch.Generator) -> Tensor:
-    """`size` indices into range(n): a random permutation prefix, or all of them if n <= size."""
+def _subset(n: int, size: int, generator: torch.Generator,
+            device: torch.device | None = None) -> Tensor:
+    """`size` indices into range(n) on `device`: a random permutation prefix (drawn from the
+    CPU `generator`), or all of them if n <= size."""
     if n <= size:
-        return torch.arange(n)
-    return torch.randperm(n, generator=generator)[:size]
+        return torch.arange(n, device=device)
+    return torch.randperm(n, generator=generator)[:size].to(device)
 
 
 def behaviour_cloning(policy: nn.Module, obs: Tensor, act: Tensor, steps: int,
@@ -226,7 +233,7 @@ def behaviour_cloning(policy: nn.Module, obs: Tensor, act: Tensor, steps: int,
     """
     opt = torch.optim.Adam(policy.parameters(), lr=lr)
     for _ in range(steps):
-        index = torch.randint(0, obs.shape[0], (batch,), generator=generator)
+        index = torch.randint(0, obs.shape[0], (batch,), generator=generator).to(obs.device)
         loss = -policy.log_prob(obs[index], act[index]).mean()
         opt.zero_grad()
         loss.backward()
@@ -235,8 +242,12 @@ def behaviour_cloning(policy: nn.Module, obs: Tensor, act: Tensor, steps: int,
         return float(-policy.log_prob(obs, act).mean())
 
 
-def _as_tensor(value: Any, name: str, width: int | None = None) -> tuple[Tensor, bool]:
-    """float32 tensor [B, width] from numpy / lists / tensors; also whether it was one row."""
+def _as_tensor(value: Any, name: str, width: int | None = None,
+               device: torch.device | None = None) -> tuple[Tensor, bool]:
+    """float32 tensor [B, width] (on `device`) from numpy / lists / tensors; also whether it was
+    one row."""
+    if isinstance(value, Tensor):
+        value = value.detach().cpu()
     tensor = torch.as_tensor(np.asarray(value, dtype=np.float32))
     single = tensor.ndim <= 1 and width is not None and (tensor.ndim == 0 or
                                                          tensor.shape[0] == width)
@@ -245,7 +256,7 @@ def _as_tensor(value: Any, name: str, width: int | None = None) -> tuple[Tensor,
     if width is not None and (tensor.ndim != 2 or tensor.shape[1] != width):
         raise ValueError(f"{name} must have shape [{width}] or [B, {width}], got "
                          f"{list(np.shape(value))}")
-    return tensor, single
+    return tensor.to(device), single
 
 
 class TrainedParts:
@@ -259,6 +270,11 @@ class TrainedParts:
     policy: nn.Module
     discriminator: nn.ModuleDict
     config: AdversarialConfig
+
+    @property
+    def device(self) -> torch.device:
+        """Where the policy's parameters live (numpy inputs go there, outputs come back)."""
+        return next(self.policy.parameters()).device
 
     @property
     def reward_kinds(self) -> tuple[str, ...]:
@@ -277,7 +293,7 @@ class TrainedParts:
         with torch.no_grad():
             value = self.algorithm.learned_reward(
                 self.discriminator, flat_obs, act.reshape(-1, act.shape[-1]), flat_obs,
-                torch.zeros(flat_obs.shape[0], dtype=torch.bool),
+                torch.zeros(flat_obs.shape[0], dtype=torch.bool, device=flat_obs.device),
                 self.algorithm.transfer_reward_kind)
         return -value.reshape(lead)
 
@@ -290,13 +306,13 @@ class TrainedParts:
             deterministic: the mode (True) or a sample (False, from `generator`).
             generator: the torch generator of sampled actions (torch's global one when None).
         """
-        tensor, single = _as_tensor(obs, "obs", int(self.policy.obs_dim))
+        tensor, single = _as_tensor(obs, "obs", int(self.policy.obs_dim), self.device)
         with torch.no_grad():
             if deterministic:
                 act = self.policy.mode(tensor)
             else:
                 act = self.policy.sample(tensor, generator=generator)[0]
-        out = act.numpy().astype(np.float32)
+        out = act.cpu().numpy().astype(np.float32)
         return out[0] if single else out
 
     def reward(self, obs: Any, act: Any, next_obs: Any, terminated: Any,
@@ -315,10 +331,13 @@ class TrainedParts:
         if kind not in self.reward_kinds:
             raise ValueError(f"{self.algorithm.name} has reward kinds {list(self.reward_kinds)}, "
                              f"not {kind!r}")
-        obs_t, single = _as_tensor(obs, "obs", int(self.policy.obs_dim))
-        next_t, _ = _as_tensor(next_obs, "next_obs", int(self.policy.obs_dim))
-        act_t, _ = _as_tensor(act, "act", int(self.policy.act_dim))
-        term = torch.as_tensor(np.asarray(terminated, dtype=bool)).reshape(-1)
+        device = self.device
+        obs_t, single = _as_tensor(obs, "obs", int(self.policy.obs_dim), device)
+        next_t, _ = _as_tensor(next_obs, "next_obs", int(self.policy.obs_dim), device)
+        act_t, _ = _as_tensor(act, "act", int(self.policy.act_dim), device)
+        if isinstance(terminated, Tensor):
+            terminated = terminated.detach().cpu()
+        term = torch.as_tensor(np.asarray(terminated, dtype=bool)).reshape(-1).to(device)
         if not (obs_t.shape[0] == act_t.shape[0] == next_t.shape[0] == term.shape[0]):
             raise ValueError(f"obs, act, next_obs and terminated must have the same batch size, "
                              f"got {obs_t.shape[0]}, {act_t.shape[0]}, {next_t.shape[0]}, "
@@ -326,7 +345,7 @@ class TrainedParts:
         with torch.no_grad():
             value = self.algorithm.learned_reward(self.discriminator, obs_t, act_t, next_t,
                                                   term, kind)
-        out = value.detach().to(torch.float32).numpy()
+        out = value.detach().to(torch.float32).cpu().numpy()
         return out[0] if single else out
 
 
@@ -345,7 +364,12 @@ class AdversarialTrainer(TrainedParts):
         policy: a `irlgan.protocols.Policy` (default: a tanh-Gaussian MLP in the action box).
         config: the settings (`AdversarialConfig()` when None).
         seed: the run's seed; every stream is spawned from it (`seed_streams`).
-        device: only "cpu" in this version.
+        device: where the policy, the discriminator, the generator's networks and the
+            demonstrations live ("cpu", the default, or "cuda[:N]"). Networks are initialised
+            on the CPU and moved; a user's `policy` and `reward_net` are moved too (a user's
+            `generator` must already hold its networks there). The environments step on the
+            host, so each step moves one batch of observations and actions; random draws are
+            made on the CPU (`_torch_generator`). A checkpoint resumes on either device.
     """
 
     name: ClassVar[str] = ""
@@ -376,8 +400,7 @@ class AdversarialTrainer(TrainedParts):
         if type(self) is AdversarialTrainer or not self.name:
             raise TypeError("AdversarialTrainer is a base class: use irlgan.AIRL, GANGCL, GCL "
                             "or GAIL")
-        if torch.device(device).type != "cpu":
-            raise ValueError(f"device {device!r}: this version trains on the CPU only")
+        self._device = resolve_device(device)
         config = AdversarialConfig() if config is None else config
         if not isinstance(config, AdversarialConfig):
             raise ValueError(f"config must be an irlgan.AdversarialConfig, got "
@@ -396,9 +419,10 @@ class AdversarialTrainer(TrainedParts):
         obs_dim, act_dim = self.vec_env.obs_dim, self.vec_env.act_dim
         demos.check_spaces(self.observation_space, self.action_space)
         self.demos = demos
-        obs, act, mask, term = demos.padded()
+        dev = self.device
+        obs, act, mask, term = (t.to(dev) for t in demos.padded())
         self.demo_episodes = TrajectoryBatch(obs, act, mask, term)
-        self.demo_transitions = demos.transitions()
+        self.demo_transitions = tuple(t.to(dev) for t in demos.transitions())
 
         if policy is None and generator is not None:
             policy = getattr(generator, "policy", None)  # the generator's own policy
@@ -410,6 +434,7 @@ class AdversarialTrainer(TrainedParts):
                                  generator=_torch_generator(self.streams["policy_init"]),
                                  normalize_obs=config.normalize_obs)
         check_protocol(policy, Policy, "policy")
+        policy.to(dev)
         if (int(policy.obs_dim), int(policy.act_dim)) != (obs_dim, act_dim):
             raise ValueError(f"policy has obs_dim/act_dim {policy.obs_dim}/{policy.act_dim}, "
                              f"the environment {obs_dim}/{act_dim}")
@@ -422,7 +447,7 @@ class AdversarialTrainer(TrainedParts):
             check_protocol(reward_net, self.reward_net_protocol, "reward_net")
         self.discriminator = self.build_discriminator(
             obs_dim, act_dim, config, reward_net,
-            _torch_generator(self.streams["discriminator_init"]))
+            _torch_generator(self.streams["discriminator_init"])).to(dev)
         params = [p for p in self.discriminator.parameters() if p.requires_grad]
         self.disc_opt = torch.optim.Adam(params, lr=config.disc_lr)
         self.collector = RolloutCollector(self.vec_env, policy, config.steps_per_env,
@@ -445,6 +470,11 @@ class AdversarialTrainer(TrainedParts):
         self.resume_mode = "none"
         self._horizon_iterations: int | None = None
         self.last_log_z = math.nan
+
+    @property
+    def device(self) -> torch.device:
+        """Where the networks and the demonstrations live."""
+        return self._device
 
     # ------------------------------------------------------------------------------------------
     # What an algorithm implements
@@ -530,8 +560,8 @@ class AdversarialTrainer(TrainedParts):
         cfg = self.config
         stats: dict[str, float] = {}
         for _ in range(cfg.disc_steps):
-            i_d = _subset(n_data, cfg.disc_batch, self.disc_gen)
-            i_g = _subset(n_gen, cfg.disc_batch, self.disc_gen)
+            i_d = _subset(n_data, cfg.disc_batch, self.disc_gen, self.device)
+            i_g = _subset(n_gen, cfg.disc_batch, self.disc_gen, self.device)
             loss, logit_d, logit_g, extra = self.discriminator_loss(data_at(i_d), gen_at(i_g))
             check_divergence(self.progress.iteration + 1, [
                 ("the discriminator loss", loss, VALUE_LIMIT, self._disc_cause())])
@@ -569,7 +599,15 @@ class AdversarialTrainer(TrainedParts):
         return self.config.entropy_weight * self.config.reward_scale
 
     def step(self) -> dict[str, float]:
-        """Runs one iteration (rollout, discriminator, generator); returns its metrics row."""
+        """Runs one iteration (rollout, discriminator, generator); returns its metrics row. On
+        a GPU the losses skip their value checks (`irlgan.losses.set_checks`); the divergence
+        checks of each discriminator step and of the iteration see any non-finite value."""
+        if self.device.type == "cpu":
+            return self._step()
+        with losses.checks("fast"):
+            return self._step()
+
+    def _step(self) -> dict[str, float]:
         cfg, prog = self.config, self.progress
         t0 = time.perf_counter()
         rollout = self.collector.collect()
@@ -633,12 +671,14 @@ class AdversarialTrainer(TrainedParts):
         """DivergenceError if a loss, a parameter or the reward is non-finite or exploding,
         before the iteration is counted (so no checkpoint holds it)."""
         disc, gen = self._disc_cause(), self._generator_cause()
+        # a generator that took no step yet (SAC before learning_starts) reports a NaN loss
+        gen_loss = gen_stats.get("policy_loss") if gen_stats.get("updates", 1) else None
         check_divergence(self.progress.iteration + 1, [
             ("the discriminator loss", disc_stats.get("disc_loss"), VALUE_LIMIT, disc),
             ("a discriminator parameter", self.discriminator.parameters(), PARAMETER_LIMIT,
              disc),
             ("a policy parameter", self.policy.parameters(), PARAMETER_LIMIT, gen),
-            ("the generator's loss", gen_stats.get("policy_loss"), VALUE_LIMIT, gen),
+            ("the generator's loss", gen_loss, VALUE_LIMIT, gen),
             ("the mean learned reward", mean_reward, VALUE_LIMIT, disc),
         ])
 
@@ -765,7 +805,7 @@ class AdversarialTrainer(TrainedParts):
         self.disc_gen.set_state(state["disc_gen"])
         exact = bool(getattr(self.collector, "resumed_exactly", True))
         if self.buffer is not None and state["buffer"] is not None:
-            self.buffer.load_state_dict(state["buffer"], self._snapshot)
+            self.buffer.load_state_dict(state["buffer"], self._snapshot, self.device)
             if not exact:
                 self.buffer.discard_unfinished()
         self.resume_mode = "exact" if exact else "episode_boundary"

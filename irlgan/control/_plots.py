@@ -60,7 +60,8 @@ def plot_cost_map(trainer, path: str | Path, resolution: int = 61) -> None:
     ys = np.linspace(low[1], high[1], resolution)
     grid = torch.tensor(np.stack(np.meshgrid(xs, ys), -1).reshape(-1, 2), dtype=torch.float32)
     zeros = torch.zeros(grid.shape[0], trainer.vec_env.act_dim)
-    panels = {"learned cost": trainer.step_cost(grid, zeros).numpy()}
+    device = trainer.device
+    panels = {"learned cost": trainer.step_cost(grid.to(device), zeros.to(device)).cpu().numpy()}
     env = trainer.vec_env.envs[0].unwrapped
     if hasattr(env, "true_cost"):
         panels["true cost"] = env.true_cost(grid, zeros).numpy()

@@ -109,17 +109,19 @@ def config_from_run_dict(data: dict[str, Any]) -> ControlRunConfig:
     return config_from_dict(ControlRunConfig, fields)
 
 
-def build_algorithm(run: ControlRunConfig, demos: Any) -> AdversarialTrainer:
-    """The algorithm object of a run (environment by id, default modules)."""
+def build_algorithm(run: ControlRunConfig, demos: Any,
+                    device: str | torch.device | None = None) -> AdversarialTrainer:
+    """The algorithm object of a run (environment by id, default modules, on `device`)."""
     cls = ALGORITHMS[run.algorithm]
-    return cls(run.env_id, demos, config=run.algo, seed=run.seed)
+    return cls(run.env_id, demos, config=run.algo, seed=run.seed, device=device or "cpu")
 
 
 def train_run(run: ControlRunConfig, demos: Any, run_dir: str | os.PathLike, *,
               demos_dir: str | os.PathLike | None = None, resume: bool = False,
               expert_return: float | None = None, random_return: float | None = None,
               reference_seeds: Sequence[int] | None = None, progress: bool = True,
-              stop_after: int | None = None, logger: Any = None) -> dict[str, Any]:
+              stop_after: int | None = None, logger: Any = None,
+              device: str | torch.device | None = None) -> dict[str, Any]:
     """Trains in `run_dir` (resuming from its last checkpoint with `resume`) and evaluates.
 
     The folder is locked for the run's life (`irlgan.runs.open_run`): a second writer gets
@@ -145,13 +147,16 @@ def train_run(run: ControlRunConfig, demos: Any, run_dir: str | os.PathLike, *,
         logger: an `irlgan.loggers.Logger` that also receives every metrics row (namespaced,
             at the run's environment step) and the final evaluation; `metrics.csv` is always
             written.
+        device: where the networks train (`irlgan.AdversarialTrainer`; the CPU by default).
+            Not a setting of the run: a checkpoint resumes on either device.
 
     Returns:
         The summary dict (also written to summary.json), or {} when stopped early.
     """
     config = run_config_dict(run, demos_dir, demos)
     inputs = config["inputs"]
-    algo = build_algorithm(run, demos)  # bad settings or environments fail before any folder
+    # bad settings, devices or environments fail before any folder
+    algo = build_algorithm(run, demos, device)
     try:
         with open_run(run_dir, config, resume=resume) as folder:
             run_dir = folder.path
@@ -348,6 +353,7 @@ def _summarise(algo: AdversarialTrainer, run: ControlRunConfig, references: Refe
         "eval_episodes": len(plan), "algorithm": run.algorithm, "env_id": run.env_id,
         "seed": run.seed, "env_steps_per_s": prog.env_steps / max(prog.wall_s, 1e-9),
         "time_split_s": dict(prog.times), "resume": algo.resume_mode,
+        "device": str(algo.device),
         "bc_nll": _json_number(algo.bc_nll),
     }
 
@@ -365,7 +371,8 @@ def _plots(run_dir: Path, algo: AdversarialTrainer, run: ControlRunConfig,
 def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
                  demos: Any = None, seeds: Sequence[int] | None = None,
                  output: str | os.PathLike | None = None,
-                 references: References | None = None) -> dict[str, Any]:
+                 references: References | None = None,
+                 device: str | torch.device | None = None) -> dict[str, Any]:
     """Evaluates the newest checkpoint of a run folder and writes the result to
     `evals/<checkpoint>-<N>ep.json` (or `output`), never over the training's summary.json.
 
@@ -380,6 +387,7 @@ def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
         seeds: evaluate on exactly these reset seeds (at least 20).
         output: write the result here instead of under `evals/`.
         references: other reference returns (default: the demonstrations').
+        device: where the policy runs (the CPU by default).
 
     Raises:
         ValueError: fewer than 20 episodes, or demonstrations that are not the run's.
@@ -425,7 +433,8 @@ def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
                          f"(content sha256 {recorded[:12]} recorded, "
                          f"{demos.content_hash()[:12]} given)")
     with eval_lock(run_dir) if output is None else contextlib.nullcontext():
-        algo, ckpt = load_newest(run_dir, run, demos, data.get("inputs") or {}, "evaluate")
+        algo, ckpt = load_newest(run_dir, run, demos, data.get("inputs") or {}, "evaluate",
+                                 device)
         try:
             summary = _summarise(algo, run, references, episodes, seeds)
         finally:
@@ -436,14 +445,15 @@ def evaluate_run(run_dir: str | os.PathLike, *, episodes: int | None = None,
 
 
 def load_newest(run_dir: Path, run: ControlRunConfig, demos: Any, inputs: dict[str, Any],
-                purpose: str) -> tuple[AdversarialTrainer, Path]:
+                purpose: str, device: str | torch.device | None = None
+                ) -> tuple[AdversarialTrainer, Path]:
     """The run's algorithm with its newest loadable checkpoint loaded, and that checkpoint's
     path (the caller closes the algorithm). `purpose` completes "holds no checkpoint to ...".
     """
     ckpt = _newest_loadable(run_dir)
     if ckpt is None:
         raise ValueError(f"{run_dir} holds no checkpoint to {purpose}")
-    algo = build_algorithm(run, demos)
+    algo = build_algorithm(run, demos, device)
     try:
         _load_into(algo, ckpt, inputs)
     except BaseException:

@@ -117,7 +117,8 @@ def train(args: argparse.Namespace) -> int:
         summary = train_run(run, demos, out, demos_dir=args.demos,
                             resume=bool(args.resume), expert_return=expert_return,
                             random_return=random_return, reference_seeds=demos.reference_seeds,
-                            progress=not args.quiet, logger=logger)
+                            progress=not args.quiet, logger=logger,
+                            device=getattr(args, "device", None))
     finally:
         if logger is not None:
             logger.close()
@@ -169,7 +170,8 @@ def evaluate(args: argparse.Namespace) -> int:
         demos = load_demos(args.demos)[0]
     seeds = parse_seeds(args.seeds) if getattr(args, "seeds", None) else None
     summary = evaluate_run(args.run_dir, episodes=getattr(args, "episodes", None), demos=demos,
-                           seeds=seeds, output=getattr(args, "output", None))
+                           seeds=seeds, output=getattr(args, "output", None),
+                           device=getattr(args, "device", None))
     if getattr(args, "video", False):
         from irlgan.video import video_of_run
 

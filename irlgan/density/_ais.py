@@ -191,7 +191,8 @@ class DiagonalGaussian(nn.Module):
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         """n exact samples, Tensor[n, d] float64."""
-        z = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
+        z = torch.randn(n, self.dim, generator=generator, dtype=torch.float64,
+                        device=generator.device)
         return self.mean + self.std * z
 
 
@@ -355,7 +356,7 @@ class _Chains:
                  generator: torch.Generator) -> None:
         self.energy, self.log_q = energy, log_q
         self.x, self.e, self.ge, self.lq, self.glq = self.evaluate(x)
-        self.p = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        self.p = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
 
     def evaluate(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         x = x.detach()
@@ -394,7 +395,7 @@ class _Chains:
         a full refresh), and negated on rejection (Horowitz's generalised HMC).
         """
         x0 = self.x
-        noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+        noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
         p0 = persistence * self.p + math.sqrt(1 - persistence**2) * noise if persistence else noise
         u0 = self.potential(beta, self.e, self.lq)
         x, e, ge, lq, glq = x0, self.e, self.ge, self.lq, self.glq
@@ -407,7 +408,7 @@ class _Chains:
         u1 = self.potential(beta, e, lq)
         log_accept = (u0 + 0.5 * (p0 * p0).sum(-1)) - (u1 + 0.5 * (p * p).sum(-1))
         log_accept = torch.nan_to_num(log_accept, nan=-math.inf)  # a diverged proposal
-        uniform = torch.rand(x0.shape[0], generator=generator, dtype=x0.dtype)
+        uniform = torch.rand(x0.shape[0], generator=generator, dtype=x0.dtype, device=x0.device)
         accept = torch.log(uniform) < log_accept
         keep = accept[:, None]
         self.x = torch.where(keep, x, x0)
@@ -443,8 +444,8 @@ def _forward(
     chains = _Chains(energy, log_q, x.detach().to(torch.float64), settings.generator)
     betas = settings.betas
     num_steps = betas.shape[0] - 1
-    log_w = torch.zeros(num_chains, dtype=torch.float64)
-    acceptance = torch.zeros(num_steps - 1, dtype=torch.float64)
+    log_w = torch.zeros(num_chains, dtype=torch.float64, device=chains.x.device)
+    acceptance = torch.zeros(num_steps - 1, dtype=torch.float64, device=chains.x.device)
     steps = steps.clone()
     step = float(steps[0]) if num_steps > 1 else 0.0
     for t in range(1, num_steps + 1):
@@ -470,8 +471,8 @@ def _reverse(
     chains = _Chains(energy, log_q, x, settings.generator)
     betas = settings.betas
     num_steps = betas.shape[0] - 1
-    v = torch.zeros(x.shape[0], dtype=torch.float64)
-    acceptance = torch.zeros(num_steps - 1, dtype=torch.float64)
+    v = torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
+    acceptance = torch.zeros(num_steps - 1, dtype=torch.float64, device=x.device)
     for t in range(num_steps, 0, -1):
         v = v + float(betas[t] - betas[t - 1]) * chains.log_ratio()
         if t == 1:

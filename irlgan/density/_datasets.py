@@ -47,6 +47,19 @@ not aligned with pairs of coordinates. Its log-density is exact (a log-sum-exp o
 components); its entropy has no closed form and is the Monte-Carlo mean of $-\log p$ over
 $10^6$ samples of a fixed generator, with that mean's standard error as the stated error
 (about 0.003 nats at d = 16; `REFERENCE_NLL` computes it on first use, in a few seconds).
+
+A real dataset, ``digits`` (d = 64): scikit-learn's 1,797 handwritten digits of 8 x 8 pixels
+with values 0-16 (the UCI optical-digits test set, shipped inside scikit-learn; the extra
+``irlgan[digits]``), split once by a fixed permutation into 1,257 training, 270 validation and
+270 test images. A point is an image $v$ plus uniform noise $u \in [0, 1)^{64}$ (dequantisation),
+scaled to $y = 4(v + u)/17 - 2 \in [-2, 2)^{64}$. ``sample_data(..., split=...)`` draws images
+of one split uniformly with fresh noise; the training split is the generating process of the
+training batches, the others give the validation and test sets. Its entropy is unknown, so it
+has no `REFERENCE_NLL` entry and no `data_log_prob`: a model is scored by its test NLL, in nats
+for y and in bits per dimension of the dequantised pixels,
+$\bigl(\mathrm{NLL}_y + 64 \ln(17/4)\bigr) / (64 \ln 2)$ (`digits_bits_per_dim`), an upper
+bound on the pixels' discrete entropy per pixel, of which 17 levels allow at most
+$\log_2 17 = 4.09$ bits.
 """
 
 from __future__ import annotations
@@ -61,8 +74,10 @@ from torch import Tensor
 __all__ = [
     "DATASETS",
     "REFERENCE_NLL",
+    "SPLITS",
     "data_log_prob",
     "dataset_dim",
+    "digits_bits_per_dim",
     "parse_dataset",
     "gaussian_mixture",
     "reference_nll",
@@ -70,6 +85,14 @@ __all__ = [
 ]
 
 _BASE_NAMES = ("8gaussians", "checkerboard", "2spirals", "rings", "pinwheel", "moons")
+SPLITS = ("train", "validation", "test")
+"""The splits of `sample_data`: the same generating process for the toy datasets, held-out images
+for ``digits``."""
+_DIGITS = "digits"
+_DIGITS_DIM = 64
+_DIGITS_LEVELS = 17
+_DIGITS_SIZES = {"train": 1257, "validation": 270, "test": 270}
+_DIGITS_CACHE: dict[str, Tensor] = {}
 _PRODUCT = re.compile(r"^(?P<base>.+)-x(?P<copies>[0-9]+)$")
 _GMM = re.compile(r"^gmm-d(?P<dim>[0-9]+)$")
 _GMM_COMPONENTS = 8
@@ -109,7 +132,7 @@ class _DatasetNames(tuple):
     __slots__ = ()
 
     def __contains__(self, name: object) -> bool:
-        return _parse(name) is not None or _gmm_dim(name) is not None
+        return _parse(name) is not None or _gmm_dim(name) is not None or name == _DIGITS
 
 
 DATASETS = _DatasetNames(_BASE_NAMES)
@@ -165,12 +188,15 @@ _MOON_NOISE = 0.1
 
 
 def _check_name(name: str) -> tuple[str, int]:
-    """(2-D dataset, copies) of a product or 2-D name; ("gmm", d) of a mixture's name."""
+    """(2-D dataset, copies) of a product or 2-D name; ("gmm", d) of a mixture's name;
+    ("digits", 64)."""
     parsed = _parse(name)
     if parsed is None:
         dim = _gmm_dim(name)
         if dim is not None:
             return "gmm", dim
+        if name == _DIGITS:
+            return _DIGITS, _DIGITS_DIM
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(_BASE_NAMES)}, "
                          f"<name>-x<k> for k >= 1 independent copies (d = 2k), or gmm-d<d> "
                          f"(a Gaussian mixture in d >= 2 dimensions)")
@@ -199,7 +225,40 @@ def dataset_dim(name: str) -> int:
     """The dimension d of a dataset name: 2 for the 2-D datasets, 2k for ``<name>-x<k>``, d for
     ``gmm-d<d>``."""
     base, value = _check_name(name)
-    return value if base == "gmm" else 2 * value
+    return value if base in ("gmm", _DIGITS) else 2 * value
+
+
+def _digits_split(split: str) -> Tensor:
+    """The pixel values (0-16, float64) of one split of the digits, [N, 64]."""
+    if not _DIGITS_CACHE:
+        try:
+            from sklearn.datasets import load_digits
+        except ImportError:
+            raise ValueError("the digits dataset needs scikit-learn: pip install "
+                             "'irlgan[digits]'") from None
+        images = torch.as_tensor(load_digits().data, dtype=torch.float64)
+        if images.shape != (sum(_DIGITS_SIZES.values()), _DIGITS_DIM):
+            raise ValueError(f"scikit-learn's digits have shape {tuple(images.shape)}, "
+                             f"expected (1797, 64)")
+        order = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(0))
+        start = 0
+        for name, size in _DIGITS_SIZES.items():
+            _DIGITS_CACHE[name] = images[order[start:start + size]]
+            start += size
+    return _DIGITS_CACHE[split]
+
+
+def _sample_digits(n: int, g: torch.Generator, split: str) -> Tensor:
+    rows = _digits_split(split).to(g.device)
+    index = torch.randint(rows.shape[0], (n,), generator=g, device=g.device)
+    noise = torch.rand(n, _DIGITS_DIM, generator=g, dtype=torch.float64, device=g.device)
+    return (rows[index] + noise) * (4.0 / _DIGITS_LEVELS) - 2.0
+
+
+def digits_bits_per_dim(nll: float) -> float:
+    """Bits per dimension of the dequantised pixels for a test NLL (nats) of ``digits`` in the
+    scaled coordinates y = 4(v + u)/17 - 2."""
+    return (nll + _DIGITS_DIM * math.log(_DIGITS_LEVELS / 4.0)) / (_DIGITS_DIM * math.log(2.0))
 
 
 def gaussian_mixture(dim: int) -> tuple[Tensor, Tensor]:
@@ -212,20 +271,22 @@ def gaussian_mixture(dim: int) -> tuple[Tensor, Tensor]:
     if not isinstance(dim, int) or isinstance(dim, bool) or dim < 2:
         raise ValueError(f"dim must be an integer of at least 2, got {dim!r}")
     g = torch.Generator().manual_seed(1000 + dim)
-    means = 2.0 * torch.randn(_GMM_COMPONENTS, dim, generator=g, dtype=torch.float64)
-    stds = 0.3 + 0.7 * torch.rand(_GMM_COMPONENTS, dim, generator=g, dtype=torch.float64)
+    cpu = torch.device("cpu")  # the same mixture whatever the default device
+    means = 2.0 * torch.randn(_GMM_COMPONENTS, dim, generator=g, dtype=torch.float64, device=cpu)
+    stds = 0.3 + 0.7 * torch.rand(_GMM_COMPONENTS, dim, generator=g, dtype=torch.float64,
+                                  device=cpu)
     return means, stds
 
 
 def _sample_gmm(dim: int, n: int, g: torch.Generator) -> Tensor:
-    means, stds = gaussian_mixture(dim)
+    means, stds = (t.to(g.device) for t in gaussian_mixture(dim))
     component = torch.randint(_GMM_COMPONENTS, (n,), generator=g)
     noise = torch.randn(n, dim, generator=g, dtype=torch.float64)
     return means[component] + stds[component] * noise
 
 
 def _log_prob_gmm(dim: int, x: Tensor, chunk: int = 65536) -> Tensor:
-    means, stds = (t.to(x.dtype) for t in gaussian_mixture(dim))
+    means, stds = (t.to(x.device, x.dtype) for t in gaussian_mixture(dim))
     log_norm = -torch.log(stds).sum(-1) - 0.5 * dim * math.log(2 * math.pi)  # [K]
     out = []
     for part in x.split(chunk):
@@ -314,9 +375,10 @@ _SAMPLERS: dict[str, Callable[[int, torch.Generator], Tensor]] = {
 
 
 def sample_data(
-    name: str, n: int, generator: torch.Generator, *, dtype: torch.dtype = torch.float32
+    name: str, n: int, generator: torch.Generator, *, dtype: torch.dtype = torch.float32,
+    split: str = "train",
 ) -> Tensor:
-    """Draws `n` points of a toy dataset.
+    """Draws `n` points of a dataset.
 
     A product ``<name>-x<k>`` draws ``n * k`` points of the 2-D dataset in one call and lays
     them out as ``n`` rows of ``k`` blocks, so ``-x1`` draws exactly what the 2-D name does.
@@ -324,20 +386,30 @@ def sample_data(
     Args:
         name: one of `DATASETS`, or ``<name>-x<k>``.
         n: number of points (positive).
-        generator: the torch.Generator all randomness is drawn from.
+        generator: the torch.Generator all randomness is drawn from; the points are drawn
+            on its device.
         dtype: dtype of the result (the draw itself is made in float64).
+        split: "train", "validation" or "test": the images ``digits`` draws from; the toy
+            datasets are generating processes, the same for every split.
 
     Returns:
-        Tensor[n, d] with d = `dataset_dim(name)`.
+        Tensor[n, d] with d = `dataset_dim(name)`, on the generator's device.
     """
     base, copies = _check_name(name)
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if not isinstance(generator, torch.Generator):
         raise ValueError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
+    if base == _DIGITS:
+        return _sample_digits(n, generator, split).to(dtype)
     if base == "gmm":
         return _sample_gmm(copies, n, generator).to(dtype)
-    return _SAMPLERS[base](n * copies, generator).reshape(n, 2 * copies).to(dtype)
+    if generator.device.type == "cpu":
+        return _SAMPLERS[base](n * copies, generator).reshape(n, 2 * copies).to(dtype)
+    with generator.device:  # every factory call of the sampler on the generator's device
+        return _SAMPLERS[base](n * copies, generator).reshape(n, 2 * copies).to(dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -508,16 +580,25 @@ def data_log_prob(name: str, x: Tensor, *, differentiable: bool = False) -> Tens
         Tensor[N] of log p(x) (``-inf`` outside the support of ``checkerboard``), in x's dtype.
     """
     base, copies = _check_name(name)
+    if base == _DIGITS:
+        raise ValueError("digits has no exact density (real data); score a model by its test NLL")
     d = dataset_dim(name)
     if not isinstance(x, Tensor) or x.dim() != 2 or x.shape[1] != d:
         raise ValueError(f"x must be a Tensor[N, {d}], got {getattr(x, 'shape', type(x))}")
     with torch.set_grad_enabled(differentiable and torch.is_grad_enabled()):
-        if base == "gmm":
-            return _log_prob_gmm(d, x)
-        if copies == 1:
-            return _LOG_PROBS[base](x)
-        blocks = _LOG_PROBS[base](x.reshape(-1, 2))
-        return blocks.reshape(x.shape[0], copies).sum(1)
+        if base == "gmm" or x.device.type == "cpu":
+            return _data_log_prob(base, copies, d, x)
+        with x.device:  # the constants of the formulas on x's device
+            return _data_log_prob(base, copies, d, x)
+
+
+def _data_log_prob(base: str, copies: int, d: int, x: Tensor) -> Tensor:
+    if base == "gmm":
+        return _log_prob_gmm(d, x)
+    if copies == 1:
+        return _LOG_PROBS[base](x)
+    blocks = _LOG_PROBS[base](x.reshape(-1, 2))
+    return blocks.reshape(x.shape[0], copies).sum(1)
 
 
 def reference_nll(
@@ -540,6 +621,9 @@ def reference_nll(
         (entropy, standard_error).
     """
     base, copies = _check_name(name)
+    if base == _DIGITS:
+        raise ValueError("digits has no known entropy (real data): its models are compared by "
+                         "test NLL")
     if base == "checkerboard":
         return copies * math.log(32.0), 0.0
     if generator is None:

@@ -31,8 +31,9 @@ __all__ = [
 EnergyFn = Callable[[Tensor], Tensor]
 
 
-def grid(box: float, resolution: int, dtype: torch.dtype = torch.float32) -> tuple[Tensor, float]:
-    """Midpoints of an n x n grid on [-box, box]^2.
+def grid(box: float, resolution: int, dtype: torch.dtype = torch.float32,
+         device: torch.device | str | None = None) -> tuple[Tensor, float]:
+    """Midpoints of an n x n grid on [-box, box]^2 (on ``device``, the CPU when None).
 
     Returns:
         (Tensor[n*n, 2] of points, row-major in (x0, x1), the area of one cell).
@@ -42,7 +43,7 @@ def grid(box: float, resolution: int, dtype: torch.dtype = torch.float32) -> tup
     if resolution < 2:
         raise ValueError(f"resolution must be at least 2, got {resolution}")
     h = 2 * box / resolution
-    axis = (torch.arange(resolution, dtype=torch.float64) + 0.5) * h - box
+    axis = (torch.arange(resolution, dtype=torch.float64, device=device) + 0.5) * h - box
     points = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
     return points.to(dtype), h * h
 
@@ -55,7 +56,8 @@ def in_chunks(fn: EnergyFn, points: Tensor, chunk: int = 65536) -> Tensor:
 
 @torch.no_grad()
 def quadrature_log_z(
-    energy: EnergyFn, *, box: float = 5.5, resolution: int = 800, chunk: int = 65536
+    energy: EnergyFn, *, box: float = 5.5, resolution: int = 800, chunk: int = 65536,
+    device: torch.device | str | None = None,
 ) -> float:
     """log Z = log of the integral of exp(-E) over [-box, box]^2 by the midpoint rule.
 
@@ -64,11 +66,12 @@ def quadrature_log_z(
         box: half-width of the square.
         resolution: points per axis.
         chunk: points per energy evaluation.
+        device: where the grid is made and the energy evaluated (the CPU when None).
 
     Returns:
         log Z as a float (accumulated in float64).
     """
-    points, area = grid(box, resolution)
+    points, area = grid(box, resolution, device=device)
     neg = -in_chunks(energy, points, chunk).double()
     if not bool(torch.isfinite(neg).all()):
         raise ValueError("the energy is not finite everywhere on the quadrature grid")
@@ -76,18 +79,19 @@ def quadrature_log_z(
 
 
 def quadrature_report(
-    energy: EnergyFn, *, box: float = 5.5, resolution: int = 800
+    energy: EnergyFn, *, box: float = 5.5, resolution: int = 800,
+    device: torch.device | str | None = None,
 ) -> dict[str, float]:
-    """Quadrature log Z with two convergence checks.
+    """Quadrature log Z with two convergence checks (grids on ``device``, the CPU when None).
 
     Returns:
         dict with ``log_z`` (box, resolution), ``resolution_error`` (|log Z at resolution/2 -
         log Z|) and ``box_error`` (|log Z on a box one unit wider, same spacing - log Z|).
     """
-    log_z = quadrature_log_z(energy, box=box, resolution=resolution)
-    coarse = quadrature_log_z(energy, box=box, resolution=resolution // 2)
+    log_z = quadrature_log_z(energy, box=box, resolution=resolution, device=device)
+    coarse = quadrature_log_z(energy, box=box, resolution=resolution // 2, device=device)
     wide_res = int(round(resolution * (box + 1) / box))
-    wide = quadrature_log_z(energy, box=box + 1, resolution=wide_res)
+    wide = quadrature_log_z(energy, box=box + 1, resolution=wide_res, device=device)
     return {
         "log_z": log_z,
         "resolution_error": abs(coarse - log_z),

@@ -116,12 +116,16 @@ class FlowSampler(nn.Module):
             passes=passes,
         )
         # The flow works on permuted coordinates (even positions first); a permutation has a
-        # unit Jacobian, so the log-density is unchanged. Identity when every pass is its own.
-        self._perm: Tensor | None = None
-        self._unperm: Tensor | None = None
+        # unit Jacobian, so the log-density is unchanged. Identity (None) when every pass is its
+        # own. Buffers, so that they follow the module to its device; not in the state dict.
+        perm = unperm = None
         if passes is not None and passes < dim:
-            self._perm = torch.cat([torch.arange(0, dim, 2), torch.arange(1, dim, 2)])
-            self._unperm = torch.argsort(self._perm)
+            perm = torch.cat([torch.arange(0, dim, 2), torch.arange(1, dim, 2)])
+            unperm = torch.argsort(perm)
+        self._perm: Tensor | None
+        self._unperm: Tensor | None
+        self.register_buffer("_perm", perm, persistent=False)
+        self.register_buffer("_unperm", unperm, persistent=False)
         self.broad_weight = float(broad_weight)
         self.broad_std = float(broad_std)
         self.dim = int(dim)
@@ -167,12 +171,13 @@ class FlowSampler(nn.Module):
         dist = self.flow()
         parts, log_flow = [], []
         if n_flow:
-            z = torch.randn(n_flow, self.dim, generator=generator)
+            z = torch.randn(n_flow, self.dim, generator=generator, device=generator.device)
             y, ladj = dist.transform.inv.call_and_ladj(z)
             parts.append(self._from_flow(y))
             log_flow.append(dist.base.log_prob(z) - ladj)
         if n_broad:
-            xb = torch.randn(n_broad, self.dim, generator=generator) * self.broad_std
+            xb = torch.randn(n_broad, self.dim, generator=generator,
+                             device=generator.device) * self.broad_std
             parts.append(xb)
             log_flow.append(dist.log_prob(self._to_flow(xb)))
         x = torch.cat(parts)
@@ -190,7 +195,7 @@ class FlowSampler(nn.Module):
     def flow_sample(self, n: int, generator: torch.Generator) -> Tensor:
         """Samples of the flow alone (no broad part), Tensor[n, d]."""
         with torch.no_grad():
-            z = torch.randn(n, self.dim, generator=generator)
+            z = torch.randn(n, self.dim, generator=generator, device=generator.device)
             return self._from_flow(self.flow().transform.inv(z))
 
 
@@ -222,7 +227,8 @@ class GaussianNoise(nn.Module):
 
     def rsample_and_log_prob(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
         """n samples and their log q (Tensor[n, d], Tensor[n])."""
-        z = torch.randn(n, self.dim, generator=generator, dtype=self.mean.dtype)
+        z = torch.randn(n, self.dim, generator=generator, dtype=self.mean.dtype,
+                        device=generator.device)
         x = self.mean + z @ self.scale_tril.T
         return x, self.log_prob(x)
 

@@ -14,6 +14,7 @@ import torch  # noqa: E402
 
 from irlgan.density._datasets import sample_data  # noqa: E402
 from irlgan.density._evaluate import grid  # noqa: E402
+from irlgan.devices import generator_on  # noqa: E402
 
 if TYPE_CHECKING:
     from irlgan.density._train import DensityTrainer
@@ -30,15 +31,16 @@ def _save(fig: Any, path: Path) -> None:
 
 
 @torch.no_grad()
-def _image(fn: Any, box: float, resolution: int = 200) -> Any:
-    points, _ = grid(box, resolution)
+def _image(fn: Any, box: float, resolution: int = 200, device: Any = None) -> Any:
+    points, _ = grid(box, resolution, device=device)
     values = torch.cat([fn(points[i : i + 20000]) for i in range(0, len(points), 20000)])
     # grid() is row-major in (x0, x1); imshow wants rows = x1.
-    return values.reshape(resolution, resolution).T
+    return values.reshape(resolution, resolution).T.cpu()
 
 
-def _density_image(log_density: Any, box: float, resolution: int = 200) -> Any:
-    return _image(log_density, box, resolution).exp().numpy()
+def _density_image(log_density: Any, box: float, resolution: int = 200,
+                   device: Any = None) -> Any:
+    return _image(log_density, box, resolution, device).exp().numpy()
 
 
 def plot_run(trainer: DensityTrainer, run_dir: str | Path, summary: dict[str, Any]) -> None:
@@ -59,10 +61,11 @@ def _plot_densities(trainer: DensityTrainer, run_dir: Path, summary: dict[str, A
     log_z = summary["log_z_quadrature"]
 
     fig, axes = plt.subplots(1, 2, figsize=(8, 4))
-    axes[0].imshow(_density_image(lambda x: -trainer.model_energy(x) - log_z, box),
+    device = trainer.device
+    axes[0].imshow(_density_image(lambda x: -trainer.model_energy(x) - log_z, box, device=device),
                    origin="lower", extent=extent, cmap="magma")
     axes[0].set_title(f"model exp(-E)/Z, NLL {summary['nll']:.3f}", fontsize=9)
-    energy = _image(lambda x: trainer.model_energy(x) + log_z, box)
+    energy = _image(lambda x: trainer.model_energy(x) + log_z, box, device=device)
     energy = energy.clamp(max=float(energy.min()) + 15).numpy()
     image = axes[1].imshow(energy, origin="lower", extent=extent, cmap="viridis")
     axes[1].set_title("E + log Z = -log p_model (clipped at min + 15)", fontsize=9)
@@ -71,7 +74,8 @@ def _plot_densities(trainer: DensityTrainer, run_dir: Path, summary: dict[str, A
 
     noise = trainer.ais_base
     fig, ax = plt.subplots(figsize=(4, 4))
-    ax.imshow(_density_image(noise.log_prob, box), origin="lower", extent=extent, cmap="magma")
+    ax.imshow(_density_image(noise.log_prob, box, device=device), origin="lower", extent=extent,
+              cmap="magma")
     ax.set_title(f"sampler q, flow NLL {summary['flow_nll']:.3f}", fontsize=9)
     _save(fig, run_dir / "plots" / "flow_density.png")
 
@@ -80,9 +84,9 @@ def _plot_samples(trainer: DensityTrainer, run_dir: Path, summary: dict[str, Any
     cfg = trainer.config
     box = cfg.eval_box
     noise = trainer.ais_base
-    g = torch.Generator().manual_seed(trainer.streams["plots"])
-    data = sample_data(cfg.dataset, 2000, g).numpy()
-    samples = noise.flow_sample(2000, g).float().numpy()
+    g = generator_on(trainer.device, trainer.streams["plots"])
+    data = sample_data(cfg.dataset, 2000, g).cpu().numpy()
+    samples = noise.flow_sample(2000, g).float().cpu().numpy()
     fig, axes = plt.subplots(1, 2, figsize=(8, 4), sharex=True, sharey=True)
     axes[0].scatter(data[:, 0], data[:, 1], s=1)
     axes[0].set_title("data", fontsize=9)
@@ -104,7 +108,8 @@ def _plot_curves(run_dir: Path, summary: dict[str, Any]) -> None:
     val = [(int(r["iteration"]), float(r["val_nll"])) for r in rows if r.get("val_nll")]
     if val:
         axes[0].plot(*zip(*val, strict=True), marker="o", label="validation NLL")
-    axes[0].axhline(summary["reference_nll"], color="grey", ls="--", label="data entropy")
+    if summary.get("reference_nll") is not None:  # real data has no known entropy
+        axes[0].axhline(summary["reference_nll"], color="grey", ls="--", label="data entropy")
     axes[0].set_xlabel("iteration")
     axes[0].legend(fontsize=8)
     for key in ("loss_disc", "log_z", "accuracy"):

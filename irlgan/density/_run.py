@@ -65,9 +65,16 @@ def _save(trainer: DensityTrainer, run_dir: Path, inputs: dict[str, Any]) -> Non
     prune_checkpoints(run_dir, keep=2)
 
 
-def _restore(trainer: DensityTrainer, path: Path, inputs: dict[str, Any] | None) -> None:
-    """Loads a checkpoint into `trainer`, refusing one of another run (CheckpointError)."""
+def _restore(trainer: DensityTrainer, path: Path, inputs: dict[str, Any] | None, *,
+             for_eval: bool = False) -> None:
+    """Loads a checkpoint into `trainer`, refusing one of another run (CheckpointError).
+
+    With `for_eval` the training's random state is left out, so a checkpoint written on one
+    device can be evaluated on another."""
     payload = load_checkpoint(path, kind=CHECKPOINT_KIND)
+    if for_eval:
+        payload.pop("generator", None)
+        payload.pop("device", None)
     recorded = payload.pop("inputs", None)
     if recorded is not None and inputs is not None and recorded != inputs:
         raise CheckpointError(f"checkpoint {path} was written by a run with other settings "
@@ -89,6 +96,7 @@ def train_run(
     resume: bool = False,
     quiet: bool = False,
     stop_after: int | None = None,
+    device: str | torch.device | None = None,
 ) -> dict[str, Any] | None:
     """Trains (or continues) a run in folder `out` and writes its summary.
 
@@ -100,13 +108,15 @@ def train_run(
         quiet: no progress bar.
         stop_after: stop (with a checkpoint, without a summary) once this many iterations are
             done, as a kill would; for tests of resuming.
+        device: where to train (`DensityTrainer`; the CPU by default). A run resumes on the
+            device type it was started on.
 
     Returns:
         The summary dict, or None when stopped early by `stop_after`.
     """
     saved = run_config(config, seed)
     inputs = saved["inputs"]
-    trainer = DensityTrainer(config, seed)
+    trainer = DensityTrainer(config, seed, device)
     with open_run(out, saved, resume=resume) as folder:
         run_dir = folder.path
         log = MetricsLog(run_dir / "metrics.csv", METRIC_FIELDS)
@@ -176,11 +186,12 @@ def _finish(trainer: DensityTrainer, run_dir: Path, *, wall_s: float) -> dict[st
     return summary
 
 
-def load_run(run_dir: str | Path) -> DensityTrainer:
+def load_run(run_dir: str | Path, *, device: str | torch.device | None = None) -> DensityTrainer:
     """A trainer restored from a run folder's newest checkpoint, holding its best parameters.
 
     The best validated parameters recorded in the checkpoint are loaded (the current ones, or
-    their average, if none was validated yet), so finished and interrupted runs both work.
+    their average, if none was validated yet), so finished and interrupted runs both work. The
+    models are put on `device` (the CPU by default), whatever device trained them.
 
     Raises:
         ValueError: if the folder has no config.json of a density run or no checkpoint.
@@ -199,16 +210,19 @@ def load_run(run_dir: str | Path) -> DensityTrainer:
         if found:
             load_checkpoint(found[-1][1], kind=CHECKPOINT_KIND)  # raises why it cannot load
         raise ValueError(f"{run_dir} has no checkpoint to evaluate")
-    trainer = DensityTrainer(config, seed)
-    _restore(trainer, path, saved.get("inputs"))
+    trainer = DensityTrainer(config, seed, device)
+    _restore(trainer, path, saved.get("inputs"), for_eval=True)
     trainer.load_best()
     trainer.checkpoint_name = path.stem
     return trainer
 
 
-def evaluate_run(run_dir: str | Path, *, output: str | Path | None = None) -> dict[str, Any]:
-    """Evaluates the run's best parameters (`load_run`) and writes the result to
-    `evals/<checkpoint>.json` (or `output`), never over the training's summary.json.
+def evaluate_run(run_dir: str | Path, *, output: str | Path | None = None,
+                 device: str | torch.device | None = None) -> dict[str, Any]:
+    """Evaluates the run's best parameters (`load_run`, on `device`) and writes the result to
+    `evals/<checkpoint>.json` (or `output`), never over the training's summary.json. The AIS,
+    importance and MMD draws come from generators on the device, so a run is reproduced
+    exactly by an evaluation on the device type it was trained on.
 
     Raises:
         RunFolderBusy: the run is still training. OSError: the result cannot be written (the
@@ -216,7 +230,7 @@ def evaluate_run(run_dir: str | Path, *, output: str | Path | None = None) -> di
     """
     run_dir = Path(run_dir)
     with eval_lock(run_dir) if output is None else contextlib.nullcontext():
-        trainer = load_run(run_dir)
+        trainer = load_run(run_dir, device=device)
         with torch.no_grad():
             summary = evaluate_density(trainer)
         summary.update(wall_s=trainer.wall_s, algorithm=trainer.config.algorithm,

@@ -48,7 +48,13 @@ from torch import Tensor, nn
 
 from irlgan import losses
 from irlgan.density._ais import AISResult, ais_log_z
-from irlgan.density._datasets import DATASETS, REFERENCE_NLL, dataset_dim, sample_data
+from irlgan.density._datasets import (
+    DATASETS,
+    REFERENCE_NLL,
+    dataset_dim,
+    digits_bits_per_dim,
+    sample_data,
+)
 from irlgan.density._evaluate import (
     MMD_BANDWIDTHS,
     importance_log_z_with_ess,
@@ -58,6 +64,7 @@ from irlgan.density._evaluate import (
     quadrature_report,
 )
 from irlgan.density._models import EnergyMLP, FlowSampler, GaussianNoise
+from irlgan.devices import generator_on, resolve_device
 from irlgan.errors import PARAMETER_LIMIT, VALUE_LIMIT, check_divergence
 from irlgan.schedule import lr_fraction
 from irlgan.seeding import DENSITY_STREAMS, spawn_seeds
@@ -239,13 +246,20 @@ class DensityTrainer:
             generator, the energy's and the flow's initialisation (inside
             `torch.random.fork_rng`, so the global generator is left as it was), the Gaussian
             noise's fit, and the validation, test, importance-sampling and MMD samples.
+        device: where the models live and train ("cpu", the default, or "cuda[:N]"). The
+            parameters are initialised on the CPU and moved, and the fixed data (the noise's
+            fit, validation and test sets) are drawn on the CPU, so every device starts from
+            the same point; the training, AIS, importance and MMD draws come from generators on
+            the device (their streams differ between devices).
     """
 
-    def __init__(self, config: DensityConfig, seed: int = 0) -> None:
+    def __init__(self, config: DensityConfig, seed: int = 0,
+                 device: str | torch.device | None = None) -> None:
         self.config = config
         self.seed = int(seed)
+        self.device = resolve_device(device)
         self.streams = spawn_seeds(self.seed, DENSITY_STREAMS)
-        self.generator = torch.Generator().manual_seed(self.streams["training"])
+        self.generator = generator_on(self.device, self.streams["training"])
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.streams["energy_init"])
             self.energy = EnergyMLP(config.energy_hidden, config.confine, dim=config.dim)
@@ -258,6 +272,10 @@ class DensityTrainer:
         fit = sample_data(config.dataset, 100_000,
                           torch.Generator().manual_seed(self.streams["noise_fit"]))
         self.gaussian = GaussianNoise(fit, config.noise_inflate)
+        for module in (self.energy, self.flow, self.gaussian):
+            module.to(self.device)
+        if self.device.type != "cpu":
+            self.log_z = nn.Parameter(self.log_z.detach().to(self.device))
         self.opt_energy = torch.optim.Adam(
             [{"params": self.energy.parameters(), "lr": config.energy_lr, "base": config.energy_lr},
              {"params": [self.log_z], "lr": config.log_z_lr, "base": config.log_z_lr}]
@@ -276,8 +294,8 @@ class DensityTrainer:
         self.wall_s = 0.0
         self._validation = sample_data(
             config.dataset, config.validation_size,
-            torch.Generator().manual_seed(self.streams["validation"]),
-        )
+            torch.Generator().manual_seed(self.streams["validation"]), split="validation",
+        ).to(self.device)
 
     # ----------------------------------------------------------------------------------------
     # The pieces of the model as the algorithms see them
@@ -353,7 +371,15 @@ class DensityTrainer:
         return float(loss_gen.detach()), float(flow_nll.detach())
 
     def step(self) -> dict[str, Any]:
-        """Runs one iteration and returns its metrics."""
+        """Runs one iteration and returns its metrics (on a GPU the losses skip their value
+        checks, `irlgan.losses.set_checks`; the divergence check after the iteration sees any
+        non-finite value)."""
+        if self.device.type == "cpu":
+            return self._step()
+        with losses.checks("fast"):
+            return self._step()
+
+    def _step(self) -> dict[str, Any]:
         cfg = self.config
         it = self.iteration
         row: dict[str, Any] = {"iteration": it + 1}
@@ -443,7 +469,7 @@ class DensityTrainer:
             return self.model_energy(x.float())
 
         return ais_log_z(energy, self.ais_base, num_chains=num_chains,
-                         num_steps=num_steps, generator=torch.Generator().manual_seed(seed))
+                         num_steps=num_steps, generator=generator_on(self.device, seed))
 
     @torch.no_grad()
     def validate(self) -> tuple[float, float]:
@@ -452,7 +478,7 @@ class DensityTrainer:
         cfg = self.config
         if self.dim == 2:
             log_z = quadrature_log_z(self.model_energy, box=cfg.eval_box,
-                                     resolution=cfg.eval_resolution)
+                                     resolution=cfg.eval_resolution, device=self.device)
         elif cfg.algorithm == "flow":
             log_z = 0.0
         else:
@@ -512,6 +538,7 @@ class DensityTrainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue the run exactly (weights_only-safe)."""
         return {
+            "device": self.device.type,
             "iteration": self.iteration,
             "energy_updates": self.energy_updates,
             "generator_updates": self.generator_updates,
@@ -525,7 +552,12 @@ class DensityTrainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restores `state_dict`'s output."""
+        """Restores `state_dict`'s output (written on a device of the same type: the random
+        generator's state of one type does not fit the other's)."""
+        written_on = state.get("device", "cpu")  # checkpoints before devices: the CPU
+        if "generator" in state and written_on != self.device.type:
+            raise ValueError(f"the checkpoint was written on {written_on}, and this run is on "
+                             f"{self.device.type}; resume it on {written_on}")
         self.iteration = int(state["iteration"])
         self.energy_updates = int(state["energy_updates"])
         self.generator_updates = int(state["generator_updates"])
@@ -533,9 +565,10 @@ class DensityTrainer:
         self.load_models_state(state["models"])
         self.opt_energy.load_state_dict(state["opt_energy"])
         self.opt_flow.load_state_dict(state["opt_flow"])
-        self.generator.set_state(state["generator"])
-        self.best = state["best"]
-        self.average = state.get("average")
+        if "generator" in state:  # absent when loaded for evaluation only
+            self.generator.set_state(state["generator"])
+        self.best = _to_device(state["best"], self.device)
+        self.average = _to_device(state.get("average"), self.device)
 
     def load_best(self) -> None:
         """Replaces the current parameters by the best validated ones (else by the average)."""
@@ -543,6 +576,15 @@ class DensityTrainer:
             self.load_models_state(self.best)
         elif self.average is not None:
             self.load_models_state(self.average)
+
+
+def _to_device(state: Any, device: torch.device) -> Any:
+    """A checkpoint's nested dict of tensors (or None) on ``device``."""
+    if isinstance(state, Tensor):
+        return state.to(device)
+    if isinstance(state, dict):
+        return {k: _to_device(v, device) for k, v in state.items()}
+    return state
 
 
 @torch.no_grad()
@@ -569,13 +611,13 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     dim = trainer.dim
     seed = trainer.seed if seed is None else seed
     streams = spawn_seeds(seed, DENSITY_STREAMS)
-    g_test = torch.Generator().manual_seed(streams["test"])
-    test = sample_data(cfg.dataset, cfg.test_size, g_test)
+    g_test = torch.Generator().manual_seed(streams["test"])  # the same test set on every device
+    test = sample_data(cfg.dataset, cfg.test_size, g_test, split="test").to(trainer.device)
     ais = trainer.ais(cfg.ais_chains, cfg.ais_steps, streams["ais"])
     quad: dict[str, Any] = {"log_z": None, "resolution_error": None, "box_error": None}
     if dim == 2:
         quad = quadrature_report(trainer.model_energy, box=cfg.eval_box,
-                                 resolution=cfg.final_resolution)
+                                 resolution=cfg.final_resolution, device=trainer.device)
         log_z, source = quad["log_z"], "quadrature"
     elif cfg.algorithm == "flow":
         log_z, source = 0.0, "exact"
@@ -584,17 +626,18 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     energy_test = in_chunks(trainer.model_energy, test).double()
     nll = float(energy_test.mean()) + log_z
     nll_se = float(energy_test.std()) / math.sqrt(test.shape[0])
-    reference, reference_se = REFERENCE_NLL[cfg.dataset]
+    # real data (digits) has no known entropy: no reference, no KL gap
+    reference, reference_se = REFERENCE_NLL.get(cfg.dataset, (None, None))
 
     noise = trainer.ais_base
-    g_is = torch.Generator().manual_seed(streams["importance"])
+    g_is = generator_on(trainer.device, streams["importance"])
     proposal, log_q = noise.rsample_and_log_prob(cfg.importance_samples, g_is)
     log_z_is, ess = importance_log_z_with_ess(trainer.model_energy, proposal.float(),
                                               log_q.double())
 
     flow_log_prob = getattr(noise, "flow_log_prob", noise.log_prob)  # the flow without mixture
     flow_logq = in_chunks(flow_log_prob, test).double()
-    g_mmd = torch.Generator().manual_seed(streams["mmd"])
+    g_mmd = generator_on(trainer.device, streams["mmd"])
     m = cfg.mmd_samples
     flow_samples = noise.flow_sample(m, g_mmd).float()
     data_a = sample_data(cfg.dataset, m, g_mmd)
@@ -609,10 +652,13 @@ def evaluate_density(trainer: DensityTrainer, *, seed: int | None = None) -> dic
     widths = tuple(w * math.sqrt(dim / 2) for w in MMD_BANDWIDTHS)
     return {
         "dim": dim,
+        "device": str(trainer.device),
         "nll": nll,
         "nll_log_z": source,
         "reference_nll": reference,
-        "kl_gap": nll - reference,
+        "kl_gap": None if reference is None else nll - reference,
+        "bits_per_dim": (digits_bits_per_dim(nll) if cfg.dataset == "digits"
+                         else nll / (dim * math.log(2.0))),
         "log_z_learned": trainer.learned_log_z(),
         "log_z_quadrature": quad["log_z"],
         "log_z_ais": ais.log_z,

@@ -16,7 +16,8 @@ from irlgan.density._train import DensityConfig
 
 __all__ = ["evaluate", "make_config", "train"]
 
-_SHOWN = ("dim", "nll", "reference_nll", "kl_gap", "log_z_learned", "log_z_quadrature",
+_SHOWN = ("dim", "device", "nll", "bits_per_dim", "reference_nll", "kl_gap", "log_z_learned",
+          "log_z_quadrature",
           "log_z_ais", "log_z_ais_std", "log_z_importance", "importance_ess_fraction",
           "flow_nll", "mmd", "mmd_floor", "wall_s")
 
@@ -64,7 +65,8 @@ def train(args: argparse.Namespace) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be non-negative, got {args.seed}")
     out = args.out or f"runs/{config.algorithm}-{config.dataset}-s{args.seed}"
-    summary = train_run(config, out, seed=args.seed, resume=args.resume, quiet=args.quiet)
+    summary = train_run(config, out, seed=args.seed, resume=args.resume, quiet=args.quiet,
+                        device=getattr(args, "device", None))
     if not args.quiet:
         print(f"run folder: {Path(out)}")
     _print_summary(summary or {}, args.quiet)
@@ -83,7 +85,8 @@ def evaluate(args: argparse.Namespace) -> int:
     for flag in ("seeds", "video"):
         if getattr(args, flag, None):
             raise ValueError(f"--{flag} applies to control runs")
-    summary = evaluate_run(args.run_dir, output=getattr(args, "output", None))
+    summary = evaluate_run(args.run_dir, output=getattr(args, "output", None),
+                           device=getattr(args, "device", None))
     if args.quiet:
         return 0
     print(json.dumps({k: summary[k] for k in _SHOWN if k in summary}, indent=2))

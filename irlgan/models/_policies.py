@@ -99,6 +99,15 @@ def _obs_scaling(
     return (high + low) / 2, (high - low) / 2
 
 
+def _standard_normal(like: Tensor, generator: torch.Generator | None) -> Tensor:
+    """N(0, I) noise shaped like ``like``, drawn on the generator's device (the global stream
+    of ``like``'s device when None) and moved to ``like``'s, so a CPU generator serves a policy
+    on any device with the same numbers."""
+    device = like.device if generator is None else generator.device
+    noise = torch.randn(like.shape, generator=generator, dtype=like.dtype, device=device)
+    return noise.to(like.device)
+
+
 def _check_obs_act(policy: nn.Module, obs: Tensor, act: Tensor | None = None) -> None:
     if obs.ndim != 2 or obs.shape[1] != policy.obs_dim:
         raise ValueError(f"obs must have shape [B, {policy.obs_dim}], got {list(obs.shape)}")
@@ -199,7 +208,7 @@ class GaussianPolicy(_GaussianHead):
     ) -> tuple[Tensor, Tensor]:
         """Draws actions and their log-densities: obs [B, d_obs] -> ([B, d_act], [B])."""
         mean, std = self._mean_std(obs)
-        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        noise = _standard_normal(mean, generator)
         act = mean + std * noise
         log_prob = (-0.5 * noise.square() - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
         return act, log_prob
@@ -301,7 +310,7 @@ class TanhGaussianPolicy(_GaussianHead):
         The log-density is computed from the pre-tanh sample, so no atanh is needed.
         """
         mean, std = self._mean_std(obs)
-        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        noise = _standard_normal(mean, generator)
         z = mean + std * noise
         center, scale = self._scale(mean)
         act = center + scale * torch.tanh(z)

@@ -47,18 +47,19 @@ def generate_demonstrations(
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
-    dtype = next(policy.parameters()).dtype
+    parameter = next(policy.parameters())
+    dtype, device = parameter.dtype, parameter.device
     seeds = [int(s) for s in rng.integers(0, EVAL_SEED_BASE, size=episodes)]
     act_lists: list[list[np.ndarray]] = [[] for _ in range(episodes)]
     obs_lists: list[list[np.ndarray]] = [[] for _ in range(episodes)]
 
     def act(obs: np.ndarray) -> np.ndarray:
-        tensor = torch.as_tensor(obs, dtype=dtype)
+        tensor = torch.as_tensor(obs, dtype=dtype, device=device)
         if deterministic:
             actions = policy.mode(tensor)
         else:
             actions = policy.sample(tensor, generator=generator)[0]
-        return actions.to(torch.float32).numpy()
+        return actions.to(torch.float32).cpu().numpy()
 
     def record(index: int, action: np.ndarray, next_obs: np.ndarray) -> None:
         act_lists[index].append(action)

@@ -55,14 +55,15 @@ def evaluate_policy(
     _check_counts(episodes, seed_base)
     if not deterministic and generator is None:
         generator = torch.Generator().manual_seed(seed_base)
-    dtype = next(policy.parameters()).dtype
+    parameter = next(policy.parameters())
+    dtype, device = parameter.dtype, parameter.device
 
     @torch.no_grad()
     def act(obs: np.ndarray) -> np.ndarray:
-        tensor = torch.as_tensor(obs, dtype=dtype)
+        tensor = torch.as_tensor(obs, dtype=dtype, device=device)
         if deterministic:
-            return policy.mode(tensor).numpy()
-        return policy.sample(tensor, generator=generator)[0].numpy()
+            return policy.mode(tensor).cpu().numpy()
+        return policy.sample(tensor, generator=generator)[0].cpu().numpy()
 
     return run_episodes(env, [seed_base + i for i in range(episodes)], act)[0]
 
@@ -102,11 +103,12 @@ def _check_seeds(seeds: list[int]) -> list[int]:
 def policy_returns(policy: nn.Module, env: EnvLike, seeds: list[int]) -> np.ndarray:
     """Returns of `policy`'s mode, one episode per reset seed in `seeds` (batched)."""
     seeds = _check_seeds(seeds)
-    dtype = next(policy.parameters()).dtype
+    parameter = next(policy.parameters())
+    dtype, device = parameter.dtype, parameter.device
 
     @torch.no_grad()
     def act(obs: np.ndarray) -> np.ndarray:
-        return policy.mode(torch.as_tensor(obs, dtype=dtype)).numpy()
+        return policy.mode(torch.as_tensor(obs, dtype=dtype, device=device)).cpu().numpy()
 
     return run_episodes(env, seeds, act)[0]
 

@@ -107,8 +107,9 @@ class MaxEntPPO:
         obs_dim: d_obs, the input width of the value network (which sees the observations
             through `policy.normalize_obs` when the policy has one).
         config: the settings.
-        generator: the torch generator that initialises the value network and shuffles
-            minibatches (a generator seeded with 0 when None).
+        generator: the torch generator (on the CPU) that initialises the value network and
+            shuffles minibatches (a generator seeded with 0 when None). The value network and
+            the update's tensors live on the policy's device.
     """
 
     def __init__(
@@ -122,16 +123,18 @@ class MaxEntPPO:
         self._check_config(self.config)
         self.policy = policy
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        # initialised from the (CPU) generator, then put beside the policy
+        self.device = next(policy.parameters()).device
         self.value = mlp(
             obs_dim, 1, self.config.value_hidden, nn.Tanh, out_gain=1.0, generator=self.generator
-        )
+        ).to(self.device)
         self.policy_optimizer = torch.optim.Adam(
             policy.parameters(), lr=self.config.learning_rate, eps=1e-5
         )
         self.value_optimizer = torch.optim.Adam(
             self.value.parameters(), lr=self.config.value_learning_rate, eps=1e-5
         )
-        self.return_stats = RunningMeanStd(())
+        self.return_stats = RunningMeanStd(()).to(self.device)
         self._normalize_obs = getattr(policy, "normalize_obs", None)
         self._discounted: Tensor | None = None
         self.updates = 0
@@ -160,9 +163,10 @@ class MaxEntPPO:
             return soft_reward
         steps, num_envs = soft_reward.shape
         if self._discounted is None or self._discounted.shape != (num_envs,):
-            self._discounted = torch.zeros(num_envs, dtype=torch.float64)
+            self._discounted = torch.zeros(num_envs, dtype=torch.float64,
+                                           device=soft_reward.device)
         running = self._discounted
-        history = torch.empty(steps, num_envs, dtype=torch.float64)
+        history = torch.empty(steps, num_envs, dtype=torch.float64, device=soft_reward.device)
         for t in range(steps):
             running = running * self.config.gamma + soft_reward[t].to(torch.float64)
             history[t] = running
@@ -204,7 +208,7 @@ class MaxEntPPO:
         not_done = (~rollout.done).to(reward.dtype)
         delta = reward + gamma * not_terminal * next_value - value
         advantages = torch.empty_like(reward)
-        running = torch.zeros(num_envs, dtype=reward.dtype)
+        running = torch.zeros(num_envs, dtype=reward.dtype, device=reward.device)
         for t in range(steps - 1, -1, -1):
             running = delta[t] + gamma * lam * not_done[t] * running
             advantages[t] = running
@@ -253,7 +257,7 @@ class MaxEntPPO:
                                          "clip_fraction": []}
         epochs_done = 0
         for _ in range(config.epochs):
-            order = torch.randperm(count, generator=self.generator)
+            order = torch.randperm(count, generator=self.generator).to(obs.device)
             kls = []
             for start in range(0, count - size + 1, size):
                 index = order[start:start + size]
@@ -341,6 +345,6 @@ class MaxEntPPO:
         self.value_optimizer.load_state_dict(state["value_optimizer"])
         self.return_stats.load_state_dict(state["return_stats"])
         discounted = state["discounted"]
-        self._discounted = None if discounted is None else discounted.clone()
+        self._discounted = None if discounted is None else discounted.to(self.device).clone()
         self.generator.set_state(state["generator"])
         self.updates = int(state["updates"])

@@ -77,6 +77,13 @@ class Rollout:
         """bool [T, E]: terminated or truncated."""
         return self.terminated | self.truncated
 
+    def to(self, device: torch.device | str) -> Rollout:
+        """The rollout with every tensor on ``device`` (itself when they are already there)."""
+        device = torch.device(device)
+        if self.obs.device == device:
+            return self
+        return Rollout(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
     def to_dict(self) -> dict[str, Tensor]:
         """The fields as a dict of tensors (weights_only-safe, e.g. for a sample buffer)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -89,7 +96,9 @@ class RolloutCollector:
         vec_env: the environments (their current state is discarded: all are reset here).
         policy: a module with `sample(obs [B, d_obs], generator) -> (act [B, d_act], log_prob [B])`.
         steps_per_env: T, the steps of each environment per `collect()`.
-        seed: seeds the reset-seed generator (numpy) and the action-noise generator (torch).
+        seed: seeds the reset-seed generator (numpy) and the action-noise generator (torch,
+            on the CPU whatever the policy's device: the noise is drawn there and moved, so a
+            policy on a GPU acts on the same random numbers as on the CPU).
 
     Attributes:
         resumed_exactly: False after `load_state_dict` of a state whose environments could not
@@ -134,15 +143,17 @@ class RolloutCollector:
         finished_returns: list[float] = []
         finished_lengths: list[int] = []
         obs = self.obs
-        dtype = next(self.policy.parameters()).dtype  # float32 normally; rollouts stay float32
+        parameter = next(self.policy.parameters())
+        dtype = parameter.dtype  # float32 normally; rollouts stay float32
+        device = parameter.device  # the environments take numpy on the host: one copy per step
         for t in range(steps):
             obs_buf[t] = obs
             time_buf[t] = self.episode_length
-            act, log_prob = self.policy.sample(torch.from_numpy(obs).to(dtype),
+            act, log_prob = self.policy.sample(torch.from_numpy(obs).to(device, dtype),
                                                generator=self.generator)
             act_buf[t] = act
             logp_buf[t] = log_prob
-            next_obs, reward, terminated, truncated = self.vec_env.step(act.float().numpy())
+            next_obs, reward, terminated, truncated = self.vec_env.step(act_buf[t].numpy())
             next_buf[t] = next_obs
             reward_buf[t] = reward
             term_buf[t] = terminated
@@ -173,7 +184,7 @@ class RolloutCollector:
             timestep=torch.from_numpy(time_buf),
             episode_returns=torch.tensor(finished_returns, dtype=torch.float64),
             episode_lengths=torch.tensor(finished_lengths, dtype=torch.int64),
-        )
+        ).to(device)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue (weights_only-safe).

@@ -105,13 +105,15 @@ class _ReplayBuffer:
         dtype: the floating dtype of observations and actions.
     """
 
-    def __init__(self, capacity: int, obs_dim: int, act_dim: int, dtype: torch.dtype) -> None:
+    def __init__(self, capacity: int, obs_dim: int, act_dim: int, dtype: torch.dtype,
+                 device: torch.device | None = None) -> None:
         self.capacity = capacity
         self.obs_dim, self.act_dim, self.dtype = obs_dim, act_dim, dtype
-        self.obs = torch.empty(0, obs_dim, dtype=dtype)
-        self.actions = torch.empty(0, act_dim, dtype=dtype)
-        self.next_obs = torch.empty(0, obs_dim, dtype=dtype)
-        self.terminated = torch.empty(0, dtype=torch.bool)
+        self.device = torch.device("cpu") if device is None else device
+        self.obs = torch.empty(0, obs_dim, dtype=dtype, device=self.device)
+        self.actions = torch.empty(0, act_dim, dtype=dtype, device=self.device)
+        self.next_obs = torch.empty(0, obs_dim, dtype=dtype, device=self.device)
+        self.terminated = torch.empty(0, dtype=torch.bool, device=self.device)
         self.size = 0
         self.position = 0
 
@@ -125,7 +127,8 @@ class _ReplayBuffer:
         new = min(self.capacity, max(needed, 2 * old))
         for name in ("obs", "actions", "next_obs", "terminated"):
             tensor = getattr(self, name)
-            grown = torch.empty((new, *tensor.shape[1:]), dtype=tensor.dtype)
+            grown = torch.empty((new, *tensor.shape[1:]), dtype=tensor.dtype,
+                                device=self.device)
             grown[:old] = tensor
             setattr(self, name, grown)
 
@@ -138,7 +141,7 @@ class _ReplayBuffer:
             next_obs, terminated = next_obs[-self.capacity:], terminated[-self.capacity:]
             count = self.capacity
         self._grow(min(self.capacity, self.size + count))
-        index = (self.position + torch.arange(count)) % self.capacity
+        index = (self.position + torch.arange(count, device=self.device)) % self.capacity
         self.obs[index] = obs.to(self.dtype)
         self.actions[index] = actions.to(self.dtype)
         self.next_obs[index] = next_obs.to(self.dtype)
@@ -149,6 +152,7 @@ class _ReplayBuffer:
     def get(self, index: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The transitions at `index` [B]: (obs [B, d_obs], actions [B, d_act],
         next_obs [B, d_obs], terminated [B])."""
+        index = index.to(self.device)
         return self.obs[index], self.actions[index], self.next_obs[index], self.terminated[index]
 
     def state_dict(self) -> dict[str, Any]:
@@ -171,10 +175,10 @@ class _ReplayBuffer:
         if size > self.capacity or not 0 <= position < self.capacity:
             raise ValueError(f"buffer size {size} / position {position} do not fit the "
                              f"capacity {self.capacity}")
-        self.obs = state["obs"].to(self.dtype).clone()
-        self.actions = state["actions"].to(self.dtype).clone()
-        self.next_obs = state["next_obs"].to(self.dtype).clone()
-        self.terminated = state["terminated"].to(torch.bool).clone()
+        self.obs = state["obs"].to(self.device, self.dtype).clone()
+        self.actions = state["actions"].to(self.device, self.dtype).clone()
+        self.next_obs = state["next_obs"].to(self.device, self.dtype).clone()
+        self.terminated = state["terminated"].to(self.device, torch.bool).clone()
         self.size, self.position = size, position
 
 
@@ -224,12 +228,13 @@ class SoftActorCritic:
         self.policy = policy
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
         dtype = next(policy.parameters()).dtype
+        device = next(policy.parameters()).device  # critics and buffer live beside the policy
         if critics is None:
             critics = [mlp(obs_dim + act_dim, 1, self.config.q_hidden, nn.ReLU, out_gain=1.0,
                            generator=self.generator).to(dtype) for _ in range(2)]
         elif len(critics) != 2 or not all(isinstance(c, nn.Module) for c in critics):
             raise ValueError("critics must be two nn.Modules mapping [B, d_obs + d_act] to [B, 1]")
-        self.q = nn.ModuleList(critics)
+        self.q = nn.ModuleList(critics).to(device)
         self.q_target = copy.deepcopy(self.q)
         self.q_target.requires_grad_(False)
         self._policy_params = [p for p in policy.parameters() if p.requires_grad]
@@ -238,7 +243,7 @@ class SoftActorCritic:
                                                  lr=self.config.learning_rate, fused=True)
         self.q_optimizer = torch.optim.Adam(self.q.parameters(), lr=self.config.q_learning_rate,
                                             fused=True)
-        self.buffer = _ReplayBuffer(self.config.buffer_size, obs_dim, act_dim, dtype)
+        self.buffer = _ReplayBuffer(self.config.buffer_size, obs_dim, act_dim, dtype, device)
         self._normalize_obs = getattr(policy, "normalize_obs", None)
         self.updates = 0
         self.env_steps = 0
@@ -356,7 +361,7 @@ class SoftActorCritic:
         if len(self.buffer) >= max(self.config.learning_starts, 1):
             self._eligible_steps += count
         due = round(self.config.updates_per_step * self._eligible_steps) - self.updates
-        totals = torch.zeros(4, dtype=torch.float64)
+        totals = torch.zeros(4, dtype=torch.float64, device=self.buffer.device)
         for _ in range(due):
             totals += torch.stack(self._gradient_step(reward_fn, alpha)).to(torch.float64)
             self.updates += 1

@@ -268,7 +268,8 @@ def plot(results: dict) -> None:
     ax.set_xlabel("dimension d")
     ax.set_ylabel("KL gap (nats): NLL - entropy")
     ax.axhline(0, color="grey", lw=0.5)
-    lowest = min(s["kl_gap"] for s in results.values() if s.get("kl_gap") is not None)
+    lowest = min((s["kl_gap"] for s in results.values() if s.get("kl_gap") is not None),
+                 default=0.0)
     ax.set_ylim(bottom=0.0 if lowest >= 0 else 2 * lowest)
     ax.legend(fontsize=8)
     ax.set_title("energy models by dimension (seeds as dots)", fontsize=9)

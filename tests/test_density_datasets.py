@@ -221,6 +221,8 @@ def test_digits_bits_per_dim_is_exact_for_a_pixel_histogram_model() -> None:
 
 def test_digits_has_no_exact_density_or_entropy() -> None:
     assert REFERENCE_NLL.get("digits") is None and "digits" not in REFERENCE_NLL
+    with pytest.raises(ValueError, match="real data, not a product"):
+        parse_dataset("digits")
     with pytest.raises(ValueError, match="no exact density"):
         data_log_prob("digits", torch.zeros(2, 64))
     with pytest.raises(ValueError, match="no known entropy"):

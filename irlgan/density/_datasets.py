@@ -93,6 +93,7 @@ _DIGITS_DIM = 64
 _DIGITS_LEVELS = 17
 _DIGITS_SIZES = {"train": 1257, "validation": 270, "test": 270}
 _DIGITS_CACHE: dict[str, Tensor] = {}
+_DIGITS_ON_DEVICE: dict[tuple[str, str], Tensor] = {}
 _PRODUCT = re.compile(r"^(?P<base>.+)-x(?P<copies>[0-9]+)$")
 _GMM = re.compile(r"^gmm-d(?P<dim>[0-9]+)$")
 _GMM_COMPONENTS = 8
@@ -198,8 +199,8 @@ def _check_name(name: str) -> tuple[str, int]:
         if name == _DIGITS:
             return _DIGITS, _DIGITS_DIM
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(_BASE_NAMES)}, "
-                         f"<name>-x<k> for k >= 1 independent copies (d = 2k), or gmm-d<d> "
-                         f"(a Gaussian mixture in d >= 2 dimensions)")
+                         f"<name>-x<k> for k >= 1 independent copies (d = 2k), gmm-d<d> "
+                         f"(a Gaussian mixture in d >= 2 dimensions), or digits (real, d = 64)")
     return parsed
 
 
@@ -213,11 +214,13 @@ def parse_dataset(name: str) -> tuple[str, int]:
         (2-D dataset name, k); k is 1 for a 2-D name.
 
     Raises:
-        ValueError: for an unknown name, or a ``gmm-d<d>`` name (not a product).
+        ValueError: for an unknown name, a ``gmm-d<d>`` name or ``digits`` (not products).
     """
     base, copies = _check_name(name)
     if base == "gmm":
         raise ValueError(f"{name!r} is a Gaussian mixture, not a product of 2-D datasets")
+    if base == _DIGITS:
+        raise ValueError("'digits' is real data, not a product of 2-D datasets")
     return base, copies
 
 
@@ -249,7 +252,12 @@ def _digits_split(split: str) -> Tensor:
 
 
 def _sample_digits(n: int, g: torch.Generator, split: str) -> Tensor:
-    rows = _digits_split(split).to(g.device)
+    rows = _digits_split(split)
+    if g.device.type != "cpu":  # copied to a device once, not once per batch
+        key = (split, str(g.device))
+        if key not in _DIGITS_ON_DEVICE:
+            _DIGITS_ON_DEVICE[key] = rows.to(g.device)
+        rows = _DIGITS_ON_DEVICE[key]
     index = torch.randint(rows.shape[0], (n,), generator=g, device=g.device)
     noise = torch.rand(n, _DIGITS_DIM, generator=g, dtype=torch.float64, device=g.device)
     return (rows[index] + noise) * (4.0 / _DIGITS_LEVELS) - 2.0
@@ -280,8 +288,8 @@ def gaussian_mixture(dim: int) -> tuple[Tensor, Tensor]:
 
 def _sample_gmm(dim: int, n: int, g: torch.Generator) -> Tensor:
     means, stds = (t.to(g.device) for t in gaussian_mixture(dim))
-    component = torch.randint(_GMM_COMPONENTS, (n,), generator=g)
-    noise = torch.randn(n, dim, generator=g, dtype=torch.float64)
+    component = torch.randint(_GMM_COMPONENTS, (n,), generator=g, device=g.device)
+    noise = torch.randn(n, dim, generator=g, dtype=torch.float64, device=g.device)
     return means[component] + stds[component] * noise
 
 

@@ -172,7 +172,7 @@ class DensityConfig:
         if self.dataset not in DATASETS:
             raise ValueError(f"unknown dataset {self.dataset!r}: choose one of "
                              f"{', '.join(DATASETS)}, <name>-x<k> for k >= 1 copies (d = 2k), "
-                             f"or gmm-d<d> (a Gaussian mixture, d >= 2)")
+                             f"gmm-d<d> (a Gaussian mixture, d >= 2) or digits")
         if self.noise not in ("gaussian", "flow"):
             raise ValueError(f"noise must be gaussian or flow, got {self.noise!r}")
         for name in ("iterations", "batch_size", "eval_every", "validation_size", "test_size",

@@ -31,8 +31,8 @@ def make_config(args: argparse.Namespace) -> DensityConfig:
                          f"<name>-x<k> for k independent copies, or gmm-d<d>)")
     if args.data not in DATASETS:
         raise ValueError(f"unknown dataset {args.data!r}; choose one of {', '.join(DATASETS)}, "
-                         f"<name>-x<k> for k >= 1 independent copies (d = 2k), or gmm-d<d> "
-                         f"(a Gaussian mixture in d >= 2 dimensions)")
+                         f"<name>-x<k> for k >= 1 independent copies (d = 2k), gmm-d<d> "
+                         f"(a Gaussian mixture in d >= 2 dimensions), or digits (real, d = 64)")
     if getattr(args, "demos", None):
         raise ValueError("--demos does not apply to density training")
     overrides = dict(getattr(args, "overrides", None) or {})

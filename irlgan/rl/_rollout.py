@@ -153,7 +153,7 @@ class RolloutCollector:
                                                generator=self.generator)
             act_buf[t] = act
             logp_buf[t] = log_prob
-            next_obs, reward, terminated, truncated = self.vec_env.step(act_buf[t].numpy())
+            next_obs, reward, terminated, truncated = self.vec_env.step(act_buf[t].numpy().copy())
             next_buf[t] = next_obs
             reward_buf[t] = reward
             term_buf[t] = terminated

@@ -40,6 +40,10 @@ TINY = {
     "val_ais_steps": "10",
 }
 
+TINY_SETS = [x for key, value in TINY.items() if key != "iterations"
+             for x in ("--set", f"{key}={value}")]
+"""TINY as `irlgan train` arguments (the iterations go through --steps)."""
+
 
 def tiny(**fields: str) -> DensityConfig:
     return apply_overrides(DensityConfig(), {**TINY, **fields})
@@ -174,10 +178,7 @@ def test_resume_refuses_a_different_config(tmp_path):
 def test_cli_train_writes_the_run_folder_and_eval_reproduces_the_summary(tmp_path, capsys):
     out = tmp_path / "ebm"
     argv = ["train", "ebm", "--data", "rings", "--steps", "10", "--seed", "1", "--out", str(out),
-            "--quiet"]
-    for key, value in TINY.items():
-        if key != "iterations":
-            argv += ["--set", f"{key}={value}"]
+            "--quiet", *TINY_SETS]
     assert cli.main(argv) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["task"] == "density" and config["iterations"] == 10
@@ -391,10 +392,7 @@ def test_passes_make_no_difference_in_two_dimensions():
 def test_a_run_on_a_product_dataset_reports_its_dimension_and_an_ais_log_z(tmp_path, capsys):
     out = tmp_path / "ebm4"
     argv = ["train", "ebm", "--data", "rings-x2", "--steps", "8", "--seed", "2", "--out",
-            str(out), "--quiet"]
-    for key, value in TINY.items():
-        if key != "iterations":
-            argv += ["--set", f"{key}={value}"]
+            str(out), "--quiet", *TINY_SETS]
     assert cli.main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dim"] == 4 and summary["nll_log_z"] == "ais"
@@ -473,10 +471,8 @@ def test_a_run_on_digits_is_scored_on_the_test_images_in_bits_per_dimension(tmp_
     from irlgan.density._datasets import digits_bits_per_dim
 
     out = tmp_path / "digits"
-    argv = ["train", "nce", "--data", "digits", "--steps", "8", "--out", str(out), "--quiet"]
-    for key, value in TINY.items():
-        if key != "iterations":
-            argv += ["--set", f"{key}={value}"]
+    argv = ["train", "nce", "--data", "digits", "--steps", "8", "--out", str(out), "--quiet",
+            *TINY_SETS]
     assert cli.main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["dim"] == 64 and summary["nll_log_z"] == "ais"

@@ -43,6 +43,7 @@ from torch import Tensor
 
 __all__ = [
     "checks",
+    "checks_for",
     "cost_loss",
     "discriminator_logit",
     "discriminator_loss",
@@ -87,6 +88,12 @@ def checks(mode: CheckMode) -> Iterator[None]:
         yield
     finally:
         _mode[0] = previous
+
+
+def checks_for(device: torch.device) -> contextlib.AbstractContextManager[None]:
+    """The checks a trainer on `device` uses: the current mode on the CPU (a check costs
+    nothing there), ``"fast"`` on any other device."""
+    return contextlib.nullcontext() if device.type == "cpu" else checks("fast")
 
 
 def _checked() -> bool:

@@ -407,3 +407,12 @@ def test_the_command_line_trains_a_control_run_on_the_gpu(tmp_path) -> None:
     assert evaluated["device"] == "cpu"
     assert abs(evaluated["return_mean"] - summary["return_mean"]) < 1e-3 * (
         1 + abs(summary["return_mean"]))
+
+
+def test_trainers_check_losses_on_the_cpu_and_go_fast_elsewhere() -> None:
+    nan = torch.tensor([math.nan, 0.0])
+    with losses.checks_for(torch.device("cpu")), pytest.raises(ValueError, match="NaN"):
+        losses.generator_loss(nan, torch.zeros(2), 0.0)
+    with losses.checks_for(torch.device("meta")):  # any device that is not the CPU
+        assert math.isnan(float(losses.generator_loss(nan, torch.zeros(2), 0.0)))
+    assert losses.set_checks("checked") == "checked"

@@ -602,9 +602,7 @@ class AdversarialTrainer(TrainedParts):
         """Runs one iteration (rollout, discriminator, generator); returns its metrics row. On
         a GPU the losses skip their value checks (`irlgan.losses.set_checks`); the divergence
         checks of each discriminator step and of the iteration see any non-finite value."""
-        if self.device.type == "cpu":
-            return self._step()
-        with losses.checks("fast"):
+        with losses.checks_for(self.device):
             return self._step()
 
     def _step(self) -> dict[str, float]:

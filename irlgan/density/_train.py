@@ -374,9 +374,7 @@ class DensityTrainer:
         """Runs one iteration and returns its metrics (on a GPU the losses skip their value
         checks, `irlgan.losses.set_checks`; the divergence check after the iteration sees any
         non-finite value)."""
-        if self.device.type == "cpu":
-            return self._step()
-        with losses.checks("fast"):
+        with losses.checks_for(self.device):
             return self._step()
 
     def _step(self) -> dict[str, Any]:

@@ -5,7 +5,7 @@ irlgan demo [--out DIR]
 irlgan train ALGO (--env ID | --data NAME) [--steps N] [--seed S] [--out DIR] [--resume] ...
 irlgan expert --env ID [--steps N] [--out DIR]
 irlgan eval RUN_DIR [--episodes N | --seeds S] [--output FILE] [--demos DIR] [--video]
-irlgan sweep SPEC --out DIR [--address A] [--workers N]
+irlgan sweep SPEC --out DIR [--address A] [--workers N] [--tables DIR] [--tables-only]
 irlgan --version
 ```
 
@@ -232,17 +232,23 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser(
         "sweep", help="run tasks x methods x seeds as resumable trials on Ray",
         description="Runs the trials of a sweep file (TOML: methods, seeds, tasks with budgets, "
-                    "overrides and demonstrations or an expert to train) as `irlgan expert` / "
-                    "`irlgan train` commands in OUT/trials/, on a local Ray cluster or an "
-                    "existing one, and writes OUT/results.csv and OUT/summary.csv. Started "
-                    "again, it skips finished trials and resumes the others. Needs the extra "
-                    "irlgan[sweep].")
+                    "overrides and demonstrations or an expert to train; or densities with "
+                    "data = NAME) as `irlgan expert` / `irlgan train` commands in OUT/trials/, "
+                    "on a local Ray cluster or an existing one, and writes OUT/results.csv, "
+                    "OUT/summary.csv, OUT/summary.md and OUT/summary.png as trials finish. "
+                    "Started again, it skips finished trials and resumes the others. Needs the "
+                    "extra irlgan[sweep].")
     sweep.add_argument("spec", help="the sweep file, such as benchmarks/sweeps/smoke.toml")
     sweep.add_argument("--out", required=True, help="the sweep folder")
     sweep.add_argument("--address", default=None,
                        help="an existing Ray cluster (default: start a local one)")
     sweep.add_argument("--workers", type=_positive, default=None,
                        help="CPUs of the local cluster (default: all of this machine's)")
+    sweep.add_argument("--tables", default=None, metavar="DIR",
+                       help="also copy the tables and the plot to DIR each time they change "
+                            "(for example benchmarks/results/sweep-NAME)")
+    sweep.add_argument("--tables-only", action="store_true",
+                       help="only write the tables from the trials that finished; run nothing")
     sweep.add_argument("--quiet", action="store_true", help="no progress lines")
     sweep.set_defaults(func=_call("irlgan.sweep", "command"))
     return parser

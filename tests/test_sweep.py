@@ -105,6 +105,109 @@ def test_bad_sweep_files_are_refused_naming_the_key(tmp_path, text, message) -> 
         load_spec(write(tmp_path, text))
 
 
+DENSITY = """
+[sweep]
+name = "tiny densities"
+methods = ["ebm", "nce-flow", "flow"]
+seeds = [0, 1]
+
+[[tasks]]
+data = "8gaussians-x2"
+steps = 12
+set = {{ {tiny} }}
+
+[methods.nce-flow]
+algorithm = "nce"
+set = {{ noise = "flow" }}
+"""
+
+
+def _density_spec(tmp_path: Path) -> Path:
+    from tests.test_density_training import TINY
+
+    tiny = ", ".join(f'{k} = "{v}"' for k, v in TINY.items() if k != "iterations")
+    return write(tmp_path, DENSITY.format(tiny=tiny), "density.toml")
+
+
+def test_density_tasks_run_their_algorithm_under_the_methods_own_name(tmp_path) -> None:
+    trials = plan_trials(load_spec(_density_spec(tmp_path)), tmp_path)
+    assert [t.name for t in trials] == [f"{m}-8gaussians-x2-s{s}" for m in
+                                        ("ebm", "nce-flow", "flow") for s in (0, 1)]
+    renamed = trials[2]
+    assert renamed.method == "nce-flow" and renamed.algorithm == "nce"
+    argv = list(renamed.argv)
+    assert argv[:4] == ["train", "nce", "--data", "8gaussians-x2"]
+    assert "--demos" not in argv and "noise=flow" in argv and "pretrain_iterations=6" in argv
+    assert argv[argv.index("--steps") + 1] == "12"
+    assert "noise=flow" not in trials[0].argv  # the override belongs to its method only
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[sweep]\nmethods = ['airl']\nseeds = [0]\n[[tasks]]\ndata = 'rings'\n",
+     "method 'airl' is a control algorithm and cannot run on task 'rings'"),
+    ("[sweep]\nmethods = ['ebm']\nseeds = [0]\n[[tasks]]\nenv = 'X'\ndemos = 'd'\n",
+     "method 'ebm' is a density algorithm"),
+    ("[sweep]\nmethods = ['x']\nseeds = [0]\n[[tasks]]\ndata = 'rings'\n"
+     "[methods.x]\nalgorithm = 'nope'\n", "\\[methods.x\\] algorithm: unknown method 'nope'"),
+    ("[sweep]\nmethods = ['ebm']\nseeds = [0]\n[[tasks]]\ndata = 'rings'\ndemos = 'd'\n",
+     "unknown key\\(s\\) \\['demos'\\]"),
+    ("[sweep]\nmethods = ['ebm']\nseeds = [0]\n[[tasks]]\ndata = 'rings'\n[[tasks]]\n"
+     "data = 'rings'\n", "a task \\(env or data\\) is listed twice"),
+])
+def test_density_sweep_files_are_checked(tmp_path, text, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        load_spec(write(tmp_path, text))
+
+
+def test_a_density_trial_matches_the_same_run_by_hand_and_fills_the_tables(tmp_path) -> None:
+    """Without Ray: `run_trial` runs the trial's command as a child process; the by-hand run is
+    `irlgan train` in this process. The tables are then those of the finished trials."""
+    from irlgan.sweep import run_sweep, run_trial
+
+    spec = _density_spec(tmp_path)
+    trials = plan_trials(load_spec(spec), tmp_path / "sweep")
+    trial = trials[2]  # nce-flow, seed 0
+    row = run_trial(trial, str(tmp_path / "sweep"), threads=1, max_attempts=1)
+    assert row["status"] == "done" and row["metric"] == "kl_gap"
+    by_hand = [a.replace(str(tmp_path / "sweep"), str(tmp_path / "by-hand"))
+               for a in trial.argv]
+    assert cli.main(by_hand) == 0
+    a = json.loads((tmp_path / "by-hand" / "trials" / trial.name / "summary.json").read_text())
+    b = json.loads((tmp_path / "sweep" / "trials" / trial.name / "summary.json").read_text())
+    for key in ("nll", "kl_gap", "log_z_ais", "log_z_learned", "mmd"):
+        assert a[key] == b[key], key
+    assert row["kl_gap"] == b["kl_gap"] and row["score"] == b["kl_gap"]
+    # the tables, from the one finished trial (the others are planned, not run)
+    tables = tmp_path / "published"
+    run_sweep(spec, tmp_path / "sweep", tables_only=True, tables=tables, quiet=True)
+    with (tables / "summary.csv").open() as handle:
+        summary = {r["method"]: r for r in csv.DictReader(handle)}
+    assert summary["nce-flow"]["seeds"] == "0" and summary["nce-flow"]["metric"] == "kl_gap"
+    assert float(summary["nce-flow"]["mean"]) == b["kl_gap"]
+    assert summary["ebm"]["seeds"] == "" and summary["ebm"]["mean"] == ""
+    markdown = (tables / "summary.md").read_text()
+    assert "Sweep `tiny densities`" in markdown and "1 of 6 training trials finished" in markdown
+    assert f"0: {b['kl_gap']:.3f}" in markdown
+    assert (tables / "summary.png").stat().st_size > 0 and (tables / "sweep.toml").is_file()
+
+
+def test_the_markdown_table_gives_each_seed_and_the_t_interval(tmp_path) -> None:
+    from irlgan.sweep import summary_markdown, write_report
+
+    rows = [{"kind": "train", "task": "T", "method": m, "seed": s, "status": "done",
+             "metric": "normalized_return", "normalized_return": v, "wall_s": 10.0 * (s + 1)}
+            for m, values in (("airl", (0.9, 1.0, 0.95)), ("gail", (0.5, 0.7, 0.6)))
+            for s, v in enumerate(values)]
+    text = summary_markdown(rows)
+    mean, low, high = t_interval([0.9, 1.0, 0.95])
+    line = next(line for line in text.splitlines() if line.startswith("| T | airl |"))
+    assert f"| {mean:.3f} | [{low:.3f}, {high:.3f}] | 0: 0.900, 1: 1.000, 2: 0.950 | 20 |" in line
+    write_report(tmp_path, rows)
+    assert (tmp_path / "summary.md").read_text() == summary_markdown(rows, None,
+                                                                     f"Sweep `{tmp_path.name}`")
+    assert (tmp_path / "summary.png").stat().st_size > 0
+
+
 def test_the_interval_is_students_t() -> None:
     mean, low, high = t_interval([0.0, 1.0])
     assert mean == 0.5 and high - mean == pytest.approx(12.706 * math.sqrt(0.5) / math.sqrt(2))
@@ -113,12 +216,13 @@ def test_the_interval_is_students_t() -> None:
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / 4)
     assert high - mean == pytest.approx(2.776 * sd / math.sqrt(5))
     assert math.isnan(t_interval([0.5])[1])
-    rows = [{"kind": "train", "env_id": "E", "method": "airl", "seed": s, "status": st,
-             "normalized_return": v, "return_mean": 1.0, "wall_s": 2.0}
+    rows = [{"kind": "train", "task": "E", "method": "airl", "seed": s, "status": st,
+             "metric": "normalized_return", "normalized_return": v, "return_mean": 1.0,
+             "wall_s": 2.0}
             for s, st, v in ((0, "done", 0.0), (1, "done", 1.0), (2, "failed (5)", None))]
     (row,) = summarise_results(rows)
     assert row["seeds"] == "0 1" and row["failed"] == 1
-    assert row["normalized_return_mean"] == 0.5
+    assert row["metric"] == "normalized_return" and row["mean"] == 0.5
 
 
 # ----------------------------------------------------------------------------------------------
@@ -191,7 +295,10 @@ def test_a_worker_killed_mid_trial_resumes_and_the_results_are_unchanged(referen
     proc = _sweep(spec, out)
     trial = _wait_for_checkpoint(out, proc)
     child = int((trial / ".lock").read_text().split()[0])  # the `irlgan train` process
-    worker = int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+    worker = int(fields[1])
+    # the trial runs at this process's priority, not at Ray's default worker niceness of 15
+    assert int(fields[16]) == os.nice(0)
     os.kill(worker, signal.SIGKILL)  # the Ray worker; its trial process dies with it
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err

@@ -48,6 +48,7 @@ __all__ = [
     "discriminator_logit",
     "discriminator_loss",
     "generator_loss",
+    "importance_ess",
     "importance_log_z",
     "optimal_log_z",
     "sampler_loss",
@@ -377,6 +378,45 @@ def _log_importance_terms(b: _Batch) -> tuple[Tensor, Tensor]:
     terms_data = _LOG_HALF + b.log_w_data - b.cost_data - log_mu_tilde_data
     terms_gen = _LOG_HALF + b.log_w_gen - b.cost_gen - log_mu_tilde_gen
     return terms_data, terms_gen
+
+
+def importance_ess(
+    cost_data: Tensor,
+    log_q_data: Tensor,
+    cost_gen: Tensor,
+    log_q_gen: Tensor,
+    log_z: LogZ,
+    *,
+    weight_data: Tensor | None = None,
+    weight_gen: Tensor | None = None,
+) -> Tensor:
+    r"""Kish's effective sample size of the weights the cost gradient puts on the batch.
+
+    Both cost objectives pull the cost down on the demonstrations and push it up on the whole
+    batch $\mu$ (demonstrations and samples) with weights $\hat w_k D_k$: the gradient of
+    `discriminator_loss` with respect to the costs is
+    $\sum_{i \in p} \hat w^p_i \nabla c_i - \sum_k \hat w_k D_k \nabla c_k$ ($\hat w$: the weights
+    of $\mu = \tfrac12 p + \tfrac12 q$), and that of `cost_loss` is the same with the weights
+    normalised, $\bar w_k \propto \hat w_k e^{-c_k}/\tilde\mu_k \propto \hat w_k D_k$ for a scalar
+    $Z$ (at `optimal_log_z` the two gradients coincide). This returns
+    $(\sum_k \hat w_k D_k)^2 / \sum_k (\hat w_k D_k)^2$: between 1 (one trajectory carries the
+    whole push) and $1/\sum_k \hat w_k^2$ ($N + M$ for $N = M$ uniform weights, all $D$ equal).
+    A diagnostic: no gradient flows through it.
+
+    Args:
+        cost_data, log_q_data, cost_gen, log_q_gen, log_z, weight_data, weight_gen: as in
+            `discriminator_loss` (`log_z` a scalar or a per-sample pair).
+
+    Returns:
+        0-d tensor.
+    """
+    b = _Batch(cost_data, log_q_data, cost_gen, log_q_gen, log_z, weight_data, weight_gen)
+    with torch.no_grad():
+        logit_data = -b.cost_data - b.log_z_data - b.log_q_data
+        logit_gen = -b.cost_gen - b.log_z_gen - b.log_q_gen
+        log_w = torch.cat([b.log_w_data + torch.nn.functional.logsigmoid(logit_data),
+                           b.log_w_gen + torch.nn.functional.logsigmoid(logit_gen)])
+        return torch.exp(2 * torch.logsumexp(log_w, dim=0) - torch.logsumexp(2 * log_w, dim=0))
 
 
 def importance_log_z(

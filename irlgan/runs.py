@@ -327,6 +327,7 @@ class MetricsLog:
             raise ValueError("fieldnames must include 'iteration'")
         if len(set(self.fieldnames)) != len(self.fieldnames):
             raise ValueError(f"fieldnames must be distinct, got {self.fieldnames}")
+        self.columns = self.fieldnames  # those of the file (fewer for an older run's file)
         if not self.path.is_file() or self.path.stat().st_size == 0:
             self._rewrite([])
         else:
@@ -337,6 +338,11 @@ class MetricsLog:
                 raise CheckpointError(f"{self.path} is not a readable CSV file ({error}); the "
                                       "run folder is damaged") from None
             if header != self.fieldnames:
+                if "iteration" in header and set(header) < set(self.fieldnames):
+                    # written by an earlier version with fewer columns: a resumed run keeps
+                    # the file's columns (the new ones are left out of it)
+                    self.columns = header
+                    return
                 shown = ",".join(header)[:80]
                 raise CheckpointError(
                     f"{self.path} has the columns '{shown}', not those of this run's metrics; "
@@ -348,7 +354,7 @@ class MetricsLog:
         if unknown:
             raise ValueError(f"unknown metric columns {sorted(unknown)}")
         with self.path.open("a", newline="") as handle:
-            csv.DictWriter(handle, fieldnames=self.fieldnames).writerow(row)
+            csv.DictWriter(handle, fieldnames=self.columns, extrasaction="ignore").writerow(row)
             handle.flush()
             os.fsync(handle.fileno())
 
@@ -380,7 +386,7 @@ class MetricsLog:
 
     def _rewrite(self, rows: list[dict[str, Any]]) -> None:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=self.fieldnames)
+        writer = csv.DictWriter(buffer, fieldnames=self.columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(self.path, buffer.getvalue())

@@ -80,6 +80,21 @@ def test_metrics_log_truncates_to_a_checkpoint_and_drops_a_partial_line(tmp_path
         MetricsLog(tmp_path / "m.csv", ["iteration", "other"])
 
 
+def test_a_metrics_file_from_a_version_with_fewer_columns_resumes_with_its_own(tmp_path):
+    """A run started before a metric was added resumes: the new column stays out of its file."""
+    old = MetricsLog(tmp_path / "m.csv", ["iteration", "loss"])
+    old.append({"iteration": 1, "loss": 0.5})
+    log = MetricsLog(tmp_path / "m.csv", ["iteration", "loss", "ess_fraction"])
+    log.append({"iteration": 2, "loss": 0.25, "ess_fraction": 0.1})
+    log.truncate(2)
+    assert (tmp_path / "m.csv").read_text().splitlines() == ["iteration,loss", "1,0.5",
+                                                             "2,0.25"]
+    with pytest.raises(ValueError, match="unknown metric columns"):
+        log.append({"iteration": 3, "acc": 1})
+    with pytest.raises(ValueError, match="columns"):  # a file with a column we do not know
+        MetricsLog(tmp_path / "m.csv", ["iteration", "ess_fraction"])
+
+
 def test_cli_reports_bad_input_in_one_line(tmp_path, capsys):
     assert cli.main(["train", "ebm", "--env", "Pendulum-v1"]) == 2
     assert "needs --data NAME" in capsys.readouterr().err

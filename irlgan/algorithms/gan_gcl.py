@@ -140,8 +140,13 @@ class GANGCL(AdversarialTrainer):
         lz_d, lz_g = log_z(data.batch.obs[:, 0]), log_z(gen.batch.obs[:, 0])
         lq_d, lq_g = data.log_q.to(c_d.dtype), gen.log_q.to(c_g.dtype)
         loss = losses.discriminator_loss(c_d, lq_d, c_g, lq_g, (lz_d, lz_g))
+        # the same diagnostic as GCL's: the weights its cost gradient puts on the batch (at the
+        # learned log Z rather than the self-consistent one)
+        ess = losses.importance_ess(c_d.detach(), lq_d, c_g.detach(), lq_g,
+                                    (lz_d.detach(), lz_g.detach()))
         return (loss, -c_d - lz_d - lq_d, -c_g - lz_g - lq_g,
-                {"log_z": float(lz_d.detach().mean())})
+                {"log_z": float(lz_d.detach().mean()),
+                 "ess_fraction": float(ess) / (len(c_d) + len(c_g))})
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

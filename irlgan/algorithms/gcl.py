@@ -18,6 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from irlgan import losses
 from irlgan.algorithms._adversarial import TrajectoryBatch, gcl_cost_loss
 from irlgan.algorithms._trainer import (
     AdversarialConfig,
@@ -95,7 +96,10 @@ class GCL(AdversarialTrainer):
         lq_d, lq_g = data.log_q.to(c_d.dtype), gen.log_q.to(c_g.dtype)
         loss, log_z = gcl_cost_loss(c_d, lq_d, c_g, lq_g)
         lz = log_z[-1]
-        return loss, -c_d - lz - lq_d, -c_g - lz - lq_g, {"log_z": lz}
+        # how many of the batch's trajectories the importance estimate really rests on
+        ess = losses.importance_ess(c_d.detach(), lq_d, c_g.detach(), lq_g, c_d.new_tensor(lz))
+        return loss, -c_d - lz - lq_d, -c_g - lz - lq_g, {
+            "log_z": lz, "ess_fraction": float(ess) / (len(c_d) + len(c_g))}
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

@@ -21,7 +21,8 @@ writes event files to ``RUN/tensorboard/`` as well. The names:
 | `disc/acc_data` | the fraction of demonstrated samples the discriminator calls data |
 | `disc/acc_gen` | the fraction of generated samples it calls generated |
 | `disc/log_z` | the learned or estimated log Z (GAN-GCL, GCL; absent otherwise) |
-| `disc/ess_fraction` | effective sample size of the cost gradient's batch weights / batch size |
+| `disc/ess` | effective sample size of the cost gradient's batch weights (GAN-GCL, GCL) |
+| `disc/ess_fraction` | the same over the batch size (demonstrations and samples) |
 | `gen/learned_reward` | the mean learned reward the generator was trained on |
 | `gen/env_return` | the mean true return of the episodes that ended in the iteration |
 | `gen/loss` | the generator's policy loss |
@@ -47,6 +48,7 @@ METRIC_NAMES = {
     "disc_acc_data": "disc/acc_data",
     "disc_acc_gen": "disc/acc_gen",
     "log_z": "disc/log_z",
+    "ess": "disc/ess",
     "ess_fraction": "disc/ess_fraction",
     "gen_reward": "gen/learned_reward",
     "env_return": "gen/env_return",

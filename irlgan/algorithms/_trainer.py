@@ -210,7 +210,7 @@ class _Progress:
 METRIC_FIELDS = [
     "iteration", "env_steps", "wall_s", "disc_loss", "disc_acc_data", "disc_acc_gen",
     "log_z", "gen_reward", "env_return", "gen_loss", "entropy", "time_rollout", "time_disc",
-    "time_gen", "ess_fraction",
+    "time_gen", "ess", "ess_fraction",
 ]
 """The columns of one row of metrics (`AdversarialTrainer.step`)."""
 
@@ -639,6 +639,7 @@ class AdversarialTrainer(TrainedParts):
             "disc_acc_data": stats.get("disc_acc_data", math.nan),
             "disc_acc_gen": stats.get("disc_acc_gen", math.nan),
             "log_z": stats.get("log_z", math.nan),
+            "ess": stats.get("ess", math.nan),
             "ess_fraction": stats.get("ess_fraction", math.nan),
             "gen_reward": mean_reward,
             "env_return": float(returns.mean()) if returns.numel() else math.nan,

@@ -146,7 +146,7 @@ class GANGCL(AdversarialTrainer):
                                     (lz_d.detach(), lz_g.detach()))
         return (loss, -c_d - lz_d - lq_d, -c_g - lz_g - lq_g,
                 {"log_z": float(lz_d.detach().mean()),
-                 "ess_fraction": float(ess) / (len(c_d) + len(c_g))})
+                 "ess": float(ess), "ess_fraction": float(ess) / (len(c_d) + len(c_g))})
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

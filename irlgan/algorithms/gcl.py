@@ -99,7 +99,7 @@ class GCL(AdversarialTrainer):
         # how many of the batch's trajectories the importance estimate really rests on
         ess = losses.importance_ess(c_d.detach(), lq_d, c_g.detach(), lq_g, c_d.new_tensor(lz))
         return loss, -c_d - lz - lq_d, -c_g - lz - lq_g, {
-            "log_z": lz, "ess_fraction": float(ess) / (len(c_d) + len(c_g))}
+            "log_z": lz, "ess": float(ess), "ess_fraction": float(ess) / (len(c_d) + len(c_g))}
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

@@ -1,0 +1,109 @@
+"""Diagnosis: how many trajectories GCL's and GAN-GCL's cost gradients rest on.
+
+Both objectives push the cost up on the batch with weights w_k D_k (the batch weights times the
+discriminator's D): GCL at the self-consistent log Z of each batch, GAN-GCL at its learned log
+Z(x_0); at the self-consistent Z the two gradients coincide (identity (b)). The trainers log the
+Kish effective sample size of those weights over the batch size (`disc/ess_fraction`,
+`disc/ess` without the division; `irlgan.losses.importance_ess`) at the last discriminator step
+of every iteration. This script
+reads it from finished run folders, such as the trials of the control sweep, and writes
+
+* ``benchmarks/results/gcl_diagnosis.txt``: per run, the final normalised return, the ESS
+  (median over the second half of training) and the ESS fraction (median and 10th percentile);
+* ``benchmarks/results/gcl_diagnosis.png``: the ESS fraction over training, one panel per task.
+
+Usage::
+
+    irlgan sweep benchmarks/sweeps/control.toml --out runs/sweep-control
+    python benchmarks/gcl_diagnosis.py runs/sweep-control/trials/gcl-* \\
+        runs/sweep-control/trials/gan-gcl-*
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import statistics
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def read_run(folder: Path) -> dict | None:
+    """The run's ESS curve and score, or None when it logged no ESS (an older run)."""
+    metrics = folder / "metrics.csv"
+    summary = folder / "summary.json"
+    if not metrics.is_file() or not summary.is_file():
+        return None
+    with metrics.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or "ess_fraction" not in rows[0]:
+        return None
+    steps = [int(r["env_steps"]) for r in rows]
+    ess = [float(r["ess_fraction"]) for r in rows]
+    counts = [float(r["ess"]) for r in rows] if "ess" in rows[0] else [math.nan]
+    done = json.loads(summary.read_text())
+    config = json.loads((folder / "config.json").read_text())
+    algorithm = config.get("algorithm") or folder.name.split("-")[0]
+    second = ess[len(ess) // 2:]
+    return {
+        "run": folder.name, "algorithm": algorithm, "env_id": done.get("env_id", ""),
+        "seed": done.get("seed"), "normalized_return": done.get("normalized_return"),
+        "ess_median_2nd_half": statistics.median(second),
+        "ess_p10_2nd_half": sorted(second)[max(0, math.ceil(0.1 * len(second)) - 1)],
+        "ess_count_median_2nd_half": statistics.median(counts[len(counts) // 2:]),
+        "steps": steps, "ess": ess}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders (GCL and GAN-GCL)")
+    parser.add_argument("--name", default="gcl_diagnosis", help="output file stem")
+    args = parser.parse_args()
+    runs = [r for r in (read_run(f) for f in sorted(args.runs)) if r is not None]
+    skipped = len(args.runs) - len(runs)
+    if not runs:
+        raise SystemExit("no run folder with disc/ess_fraction in its metrics.csv")
+    lines = ["GCL and GAN-GCL: Kish effective sample size of the cost gradient's batch weights "
+             "over the batch size (disc/ess_fraction), second half of training", "",
+             f"{'run':40s} {'norm. return':>12s} {'ESS':>8s} {'fraction':>9s} "
+             f"{'p10':>8s}"]
+    for r in sorted(runs, key=lambda r: (r["env_id"], r["algorithm"], r["seed"])):
+        score = r["normalized_return"]
+        shown = f"{'-':>12s}" if score is None else f"{score:12.3f}"
+        lines.append(f"{r['run']:40s} {shown} {r['ess_count_median_2nd_half']:8.2f} "
+                     f"{r['ess_median_2nd_half']:9.4f} {r['ess_p10_2nd_half']:8.4f}")
+    if skipped:
+        lines.append(f"({skipped} folder(s) without the ESS column or not finished, left out)")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.name}.txt").write_text(text)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1) + "\n")
+    tasks = sorted({r["env_id"] for r in runs})
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.4), squeeze=False)
+    for ax, task in zip(axes[0], tasks, strict=True):
+        for r in runs:
+            if r["env_id"] != task:
+                continue
+            colour = "C0" if r["algorithm"] == "gan-gcl" else "C3"
+            ax.plot(r["steps"], r["ess"], color=colour, lw=0.8, alpha=0.8,
+                    label=f"{r['algorithm']} s{r['seed']}")
+        ax.set_yscale("log")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("ESS / batch size")
+        ax.set_title(task, fontsize=10)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{args.name}.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()

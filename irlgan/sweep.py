@@ -474,7 +474,8 @@ def summarise_results(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         metrics = {r.get("metric") for r in done if r.get("metric")}
         # a dataset of unknown entropy scores by NLL; mixed within a group, the NLL is common
         metric = metrics.pop() if len(metrics) == 1 else ("nll" if metrics else "")
-        scores = [r[metric] for r in done if metric and r.get(metric) is not None]
+        scored = [r for r in done if metric and r.get(metric) is not None]
+        scores = [r[metric] for r in scored]
         mean, low, high = t_interval(scores)
         returns = [r["return_mean"] for r in done if r.get("return_mean") is not None]
         walls = [r["wall_s"] for r in done if r.get("wall_s") is not None]
@@ -485,7 +486,7 @@ def summarise_results(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "return_mean_mean": sum(returns) / len(returns) if returns else math.nan,
             "wall_s_mean": sum(walls) / len(walls) if walls else math.nan,
             "failed": sum(str(r["status"]).startswith("failed") for r in members),
-            "scores": scores})
+            "scores": scores, "scored_seeds": [r["seed"] for r in scored]})
     return out
 
 
@@ -533,20 +534,19 @@ def summary_markdown(rows: list[dict[str, Any]], planned: int | None = None,
     for row in summary:
         interval = ("-" if math.isnan(row["ci95_low"])
                     else f"[{_number(row['ci95_low'])}, {_number(row['ci95_high'])}]")
-        seeds = row["seeds"].split()
-        per_seed = ", ".join(f"{s}: {_number(v)}" for s, v in zip(seeds, row["scores"],
-                                                                  strict=False)) or "-"
+        per_seed = ", ".join(f"{s}: {_number(v)}" for s, v in zip(row["scored_seeds"],
+                                                                  row["scores"], strict=True))
         lines.append(f"| {row['task']} | {row['method']} | {row['metric'] or '-'} | "
-                     f"{_number(row['mean'])} | {interval} | {per_seed} | "
+                     f"{_number(row['mean'])} | {interval} | {per_seed or '-'} | "
                      + (f"{_number(row['return_mean_mean'], 1)} | " if control else "")
                      + f"{_number(row['wall_s_mean'], 0)} | {row['failed']} |")
     notes = {}  # why a finished trial has no score (one line per task and reason)
     for r in train:
         if r["status"] == "done" and r.get("score") is None and r.get("note"):
-            notes.setdefault((r["task"], r["note"]), []).append(r["trial"])
+            notes.setdefault((r["task"], r["note"]), []).append(r.get("trial", ""))
         elif str(r["status"]).startswith("failed"):
             notes.setdefault((r["task"], f"{r['status']}: {r.get('note') or ''}".strip()),
-                             []).append(r["trial"])
+                             []).append(r.get("trial", ""))
     if notes:
         lines.append("")
         lines += [f"- {task}, {len(names)} trial(s): {note}" for (task, note), names in

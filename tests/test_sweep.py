@@ -202,6 +202,11 @@ def test_the_markdown_table_gives_each_seed_and_the_t_interval(tmp_path) -> None
     mean, low, high = t_interval([0.9, 1.0, 0.95])
     line = next(line for line in text.splitlines() if line.startswith("| T | airl |"))
     assert f"| {mean:.3f} | [{low:.3f}, {high:.3f}] | 0: 0.900, 1: 1.000, 2: 0.950 | 20 |" in line
+    # a finished trial without a score (no normalisation scale) is named below, and the other
+    # seeds keep their own values
+    rows[1] = dict(rows[1], normalized_return=None, note="no scale to normalise on")
+    text = summary_markdown(rows)
+    assert "| 0: 0.900, 2: 0.950 |" in text and "- T, 1 trial(s): no scale to normalise on" in text
     write_report(tmp_path, rows)
     assert (tmp_path / "summary.md").read_text() == summary_markdown(rows, None,
                                                                      f"Sweep `{tmp_path.name}`")

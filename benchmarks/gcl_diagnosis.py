@@ -9,7 +9,8 @@ of every iteration. This script
 reads it from finished run folders, such as the trials of the control sweep, and writes
 
 * ``benchmarks/results/gcl_diagnosis.txt``: per run, the final normalised return, the ESS
-  (median over the second half of training) and the ESS fraction (median and 10th percentile);
+  (median over the second half of training), the ESS fraction (median and 10th percentile) and
+  the ESS of the generated samples alone (`disc/ess_gen`, median);
 * ``benchmarks/results/gcl_diagnosis.png``: the ESS fraction over training, one panel per task.
 
 Usage::
@@ -49,6 +50,7 @@ def read_run(folder: Path) -> dict | None:
     steps = [int(r["env_steps"]) for r in rows]
     ess = [float(r["ess_fraction"]) for r in rows]
     counts = [float(r["ess"]) for r in rows] if "ess" in rows[0] else [math.nan]
+    gen = [float(r["ess_gen"]) for r in rows] if "ess_gen" in rows[0] else [math.nan]
     done = json.loads(summary.read_text())
     config = json.loads((folder / "config.json").read_text())
     algorithm = config.get("algorithm") or folder.name.split("-")[0]
@@ -59,6 +61,8 @@ def read_run(folder: Path) -> dict | None:
         "ess_median_2nd_half": statistics.median(second),
         "ess_p10_2nd_half": sorted(second)[max(0, math.ceil(0.1 * len(second)) - 1)],
         "ess_count_median_2nd_half": statistics.median(counts[len(counts) // 2:]),
+        "ess_gen_median_2nd_half": statistics.median(gen[len(gen) // 2:]),
+        "ess_gen": gen,
         "steps": steps, "ess": ess}
 
 
@@ -74,12 +78,13 @@ def main() -> None:
     lines = ["GCL and GAN-GCL: Kish effective sample size of the cost gradient's batch weights "
              "over the batch size (disc/ess_fraction), second half of training", "",
              f"{'run':40s} {'norm. return':>12s} {'ESS':>8s} {'fraction':>9s} "
-             f"{'p10':>8s}"]
+             f"{'p10':>8s} {'ESS gen':>8s}"]
     for r in sorted(runs, key=lambda r: (r["env_id"], r["algorithm"], r["seed"])):
         score = r["normalized_return"]
         shown = f"{'-':>12s}" if score is None else f"{score:12.3f}"
         lines.append(f"{r['run']:40s} {shown} {r['ess_count_median_2nd_half']:8.2f} "
-                     f"{r['ess_median_2nd_half']:9.4f} {r['ess_p10_2nd_half']:8.4f}")
+                     f"{r['ess_median_2nd_half']:9.4f} {r['ess_p10_2nd_half']:8.4f} "
+                     f"{r['ess_gen_median_2nd_half']:8.2f}")
     if skipped:
         lines.append(f"({skipped} folder(s) without the ESS column or not finished, left out)")
     text = "\n".join(lines) + "\n"
@@ -88,19 +93,22 @@ def main() -> None:
     (RESULTS / f"{args.name}.txt").write_text(text)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1) + "\n")
     tasks = sorted({r["env_id"] for r in runs})
-    fig, axes = plt.subplots(1, len(tasks), figsize=(5 * len(tasks), 3.4), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
+    fig, axes = plt.subplots(2, len(tasks), figsize=(5 * len(tasks), 6.4), squeeze=False)
+    for column, task in enumerate(tasks):
         for r in runs:
             if r["env_id"] != task:
                 continue
             colour = "C0" if r["algorithm"] == "gan-gcl" else "C3"
-            ax.plot(r["steps"], r["ess"], color=colour, lw=0.8, alpha=0.8,
-                    label=f"{r['algorithm']} s{r['seed']}")
-        ax.set_yscale("log")
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("ESS / batch size")
-        ax.set_title(task, fontsize=10)
-        ax.legend(fontsize=7)
+            for row, key in ((0, "ess"), (1, "ess_gen")):
+                axes[row][column].plot(r["steps"], r[key], color=colour, lw=0.8, alpha=0.8,
+                                       label=f"{r['algorithm']} s{r['seed']}")
+        for row, label in ((0, "ESS / batch size"), (1, "ESS of the generated samples")):
+            ax = axes[row][column]
+            ax.set_yscale("log")
+            ax.set_xlabel("environment steps")
+            ax.set_ylabel(label)
+            ax.set_title(task, fontsize=10)
+            ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(RESULTS / f"{args.name}.png", dpi=110)
 

@@ -23,6 +23,7 @@ writes event files to ``RUN/tensorboard/`` as well. The names:
 | `disc/log_z` | the learned or estimated log Z (GAN-GCL, GCL; absent otherwise) |
 | `disc/ess` | effective sample size of the cost gradient's batch weights (GAN-GCL, GCL) |
 | `disc/ess_fraction` | the same over the batch size (demonstrations and samples) |
+| `disc/ess_gen` | the same over the generated samples alone (GAN-GCL, GCL) |
 | `gen/learned_reward` | the mean learned reward the generator was trained on |
 | `gen/env_return` | the mean true return of the episodes that ended in the iteration |
 | `gen/loss` | the generator's policy loss |
@@ -50,6 +51,7 @@ METRIC_NAMES = {
     "log_z": "disc/log_z",
     "ess": "disc/ess",
     "ess_fraction": "disc/ess_fraction",
+    "ess_gen": "disc/ess_gen",
     "gen_reward": "gen/learned_reward",
     "env_return": "gen/env_return",
     "gen_loss": "gen/loss",

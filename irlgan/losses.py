@@ -389,6 +389,7 @@ def importance_ess(
     *,
     weight_data: Tensor | None = None,
     weight_gen: Tensor | None = None,
+    part: Literal["all", "gen"] = "all",
 ) -> Tensor:
     r"""Kish's effective sample size of the weights the cost gradient puts on the batch.
 
@@ -401,11 +402,15 @@ def importance_ess(
     $Z$ (at `optimal_log_z` the two gradients coincide). This returns
     $(\sum_k \hat w_k D_k)^2 / \sum_k (\hat w_k D_k)^2$: between 1 (one trajectory carries the
     whole push) and $1/\sum_k \hat w_k^2$ ($N + M$ for $N = M$ uniform weights, all $D$ equal).
-    A diagnostic: no gradient flows through it.
+    With ``part="gen"`` the same over the sampler's samples alone: how many generated
+    trajectories the push up rests on (on a batch the discriminator separates, $D \approx 1$ on
+    the demonstrations and their weights dominate the whole batch's size). A diagnostic: no
+    gradient flows through it.
 
     Args:
         cost_data, log_q_data, cost_gen, log_q_gen, log_z, weight_data, weight_gen: as in
             `discriminator_loss` (`log_z` a scalar or a per-sample pair).
+        part: ``"all"`` (the whole batch) or ``"gen"`` (the samples only).
 
     Returns:
         0-d tensor.
@@ -414,8 +419,14 @@ def importance_ess(
     with torch.no_grad():
         logit_data = -b.cost_data - b.log_z_data - b.log_q_data
         logit_gen = -b.cost_gen - b.log_z_gen - b.log_q_gen
-        log_w = torch.cat([b.log_w_data + torch.nn.functional.logsigmoid(logit_data),
-                           b.log_w_gen + torch.nn.functional.logsigmoid(logit_gen)])
+        log_w_gen = b.log_w_gen + torch.nn.functional.logsigmoid(logit_gen)
+        if part == "gen":
+            log_w = log_w_gen
+        elif part == "all":
+            log_w = torch.cat([b.log_w_data + torch.nn.functional.logsigmoid(logit_data),
+                               log_w_gen])
+        else:
+            raise ValueError(f"part must be 'all' or 'gen', got {part!r}")
         return torch.exp(2 * torch.logsumexp(log_w, dim=0) - torch.logsumexp(2 * log_w, dim=0))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from irlgan import losses
@@ -49,6 +50,8 @@ def test_equals_the_kish_size_of_gan_gcls_gradient_weights_with_a_log_z_per_samp
         weights = torch.cat([1 / len(c_d) - c_d_.grad, -c_g_.grad])
         ess = losses.importance_ess(c_d, lq_d, c_g, lq_g, lz)
         assert abs(float(ess) - _kish(weights)) < 1e-9 * _kish(weights)
+        ess_gen = losses.importance_ess(c_d, lq_d, c_g, lq_g, lz, part="gen")
+        assert abs(float(ess_gen) - _kish(-c_g_.grad)) < 1e-9 * _kish(-c_g_.grad)
 
 
 def test_its_two_ends() -> None:
@@ -70,3 +73,13 @@ def test_its_two_ends() -> None:
                                 torch.tensor(0.0, dtype=torch.float64))
     assert abs(float(ess) - 1) < 1e-9
     assert math.isfinite(float(ess))
+    # the demonstrations' weights dominate a separated batch; the samples alone are counted apart
+    lq_d = torch.full((n,), -100.0, dtype=torch.float64)  # D = 1 on every demonstration
+    both = (torch.zeros(n, dtype=torch.float64), lq_d, torch.zeros(m, dtype=torch.float64),
+            torch.linspace(0.0, 9.0, m, dtype=torch.float64), torch.tensor(0.0))
+    g_w = torch.sigmoid(-both[3])  # D_j = sigma(-log q_j) with c = log Z = 0
+    assert abs(float(losses.importance_ess(*both, part="gen")) - _kish(g_w)) < 1e-9
+    assert float(losses.importance_ess(*both)) > n - 0.5 > float(
+        losses.importance_ess(*both, part="gen"))
+    with pytest.raises(ValueError, match="part must be"):
+        losses.importance_ess(*both, part="data")

@@ -142,11 +142,11 @@ class GANGCL(AdversarialTrainer):
         loss = losses.discriminator_loss(c_d, lq_d, c_g, lq_g, (lz_d, lz_g))
         # the same diagnostic as GCL's: the weights its cost gradient puts on the batch (at the
         # learned log Z rather than the self-consistent one)
-        ess = losses.importance_ess(c_d.detach(), lq_d, c_g.detach(), lq_g,
-                                    (lz_d.detach(), lz_g.detach()))
+        at = (c_d.detach(), lq_d, c_g.detach(), lq_g, (lz_d.detach(), lz_g.detach()))
+        ess, ess_gen = losses.importance_ess(*at), losses.importance_ess(*at, part="gen")
         return (loss, -c_d - lz_d - lq_d, -c_g - lz_g - lq_g,
-                {"log_z": float(lz_d.detach().mean()),
-                 "ess": float(ess), "ess_fraction": float(ess) / (len(c_d) + len(c_g))})
+                {"log_z": float(lz_d.detach().mean()), "ess": float(ess),
+                 "ess_fraction": float(ess) / (len(c_d) + len(c_g)), "ess_gen": float(ess_gen)})
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

@@ -97,9 +97,11 @@ class GCL(AdversarialTrainer):
         loss, log_z = gcl_cost_loss(c_d, lq_d, c_g, lq_g)
         lz = log_z[-1]
         # how many of the batch's trajectories the importance estimate really rests on
-        ess = losses.importance_ess(c_d.detach(), lq_d, c_g.detach(), lq_g, c_d.new_tensor(lz))
+        at = (c_d.detach(), lq_d, c_g.detach(), lq_g, c_d.new_tensor(lz))
+        ess, ess_gen = losses.importance_ess(*at), losses.importance_ess(*at, part="gen")
         return loss, -c_d - lz - lq_d, -c_g - lz - lq_g, {
-            "log_z": lz, "ess": float(ess), "ess_fraction": float(ess) / (len(c_d) + len(c_g))}
+            "log_z": lz, "ess": float(ess), "ess_fraction": float(ess) / (len(c_d) + len(c_g)),
+            "ess_gen": float(ess_gen)}
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

@@ -9,9 +9,13 @@ of every iteration. This script
 reads it from finished run folders, such as the trials of the control sweep, and writes
 
 * ``benchmarks/results/gcl_diagnosis.txt``: per run, the final normalised return, the ESS
-  (median over the second half of training), the ESS fraction (median and 10th percentile) and
-  the ESS of the generated samples alone (`disc/ess_gen`, median);
-* ``benchmarks/results/gcl_diagnosis.png``: the ESS fraction over training, one panel per task.
+  (median over the second half of training), the ESS fraction (median and 10th percentile),
+  the ESS of the generated samples alone (`disc/ess_gen`, median), the discriminator's accuracy
+  (the lower of the two sides, median) and how far log Z moved (max - min), all over the second
+  half of training, and the mean ESS of the generated samples over the first half and its
+  largest value;
+* ``docs/assets/control/gcl_diagnosis.png``: the ESS fraction and the ESS of the generated
+  samples over training, one column per task.
 
 Usage::
 
@@ -35,6 +39,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
+FIGURES = Path(__file__).resolve().parents[1] / "docs" / "assets" / "control"
+
+
+def _mean_finite(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    return statistics.mean(finite) if finite else math.nan
 
 
 def read_run(folder: Path) -> dict | None:
@@ -55,6 +65,9 @@ def read_run(folder: Path) -> dict | None:
     config = json.loads((folder / "config.json").read_text())
     algorithm = config.get("algorithm") or folder.name.split("-")[0]
     second = ess[len(ess) // 2:]
+    half = rows[len(rows) // 2:]
+    acc = [min(float(r["disc_acc_data"]), float(r["disc_acc_gen"])) for r in half]
+    log_z = [float(r["log_z"]) for r in half]
     return {
         "run": folder.name, "algorithm": algorithm, "env_id": done.get("env_id", ""),
         "seed": done.get("seed"), "normalized_return": done.get("normalized_return"),
@@ -62,7 +75,11 @@ def read_run(folder: Path) -> dict | None:
         "ess_p10_2nd_half": sorted(second)[max(0, math.ceil(0.1 * len(second)) - 1)],
         "ess_count_median_2nd_half": statistics.median(counts[len(counts) // 2:]),
         "ess_gen_median_2nd_half": statistics.median(gen[len(gen) // 2:]),
+        "ess_gen_mean_1st_half": _mean_finite(gen[:max(1, len(gen) // 2)]),
+        "ess_gen_max": max((g for g in gen if math.isfinite(g)), default=math.nan),
         "ess_gen": gen,
+        "acc_min_median_2nd_half": statistics.median(acc),
+        "log_z_range_2nd_half": max(log_z) - min(log_z),
         "steps": steps, "ess": ess}
 
 
@@ -75,16 +92,21 @@ def main() -> None:
     skipped = len(args.runs) - len(runs)
     if not runs:
         raise SystemExit("no run folder with disc/ess_fraction in its metrics.csv")
-    lines = ["GCL and GAN-GCL: Kish effective sample size of the cost gradient's batch weights "
-             "over the batch size (disc/ess_fraction), second half of training", "",
+    lines = ["GCL and GAN-GCL over the second half of training: the Kish effective sample size "
+             "of the cost gradient's batch weights (disc/ess), over the batch size (fraction; "
+             "median and 10th percentile), of the generated samples alone (disc/ess_gen); the "
+             "discriminator's accuracy (the lower side's, median) and the range of log Z", "",
              f"{'run':40s} {'norm. return':>12s} {'ESS':>8s} {'fraction':>9s} "
-             f"{'p10':>8s} {'ESS gen':>8s}"]
+             f"{'p10':>8s} {'ESS gen':>8s} {'accuracy':>8s} {'log Z range':>11s} "
+             f"{'1st half: ESS gen mean':>22s} {'max':>6s}"]
     for r in sorted(runs, key=lambda r: (r["env_id"], r["algorithm"], r["seed"])):
         score = r["normalized_return"]
         shown = f"{'-':>12s}" if score is None else f"{score:12.3f}"
         lines.append(f"{r['run']:40s} {shown} {r['ess_count_median_2nd_half']:8.2f} "
                      f"{r['ess_median_2nd_half']:9.4f} {r['ess_p10_2nd_half']:8.4f} "
-                     f"{r['ess_gen_median_2nd_half']:8.2f}")
+                     f"{r['ess_gen_median_2nd_half']:8.2f} {r['acc_min_median_2nd_half']:8.3f} "
+                     f"{r['log_z_range_2nd_half']:11.3f} {r['ess_gen_mean_1st_half']:22.2f} "
+                     f"{r['ess_gen_max']:6.1f}")
     if skipped:
         lines.append(f"({skipped} folder(s) without the ESS column or not finished, left out)")
     text = "\n".join(lines) + "\n"
@@ -100,6 +122,8 @@ def main() -> None:
                 continue
             colour = "C0" if r["algorithm"] == "gan-gcl" else "C3"
             for row, key in ((0, "ess"), (1, "ess_gen")):
+                if len(r[key]) != len(r["steps"]):
+                    continue  # an older run without this column
                 axes[row][column].plot(r["steps"], r[key], color=colour, lw=0.8, alpha=0.8,
                                        label=f"{r['algorithm']} s{r['seed']}")
         for row, label in ((0, "ESS / batch size"), (1, "ESS of the generated samples")):
@@ -110,7 +134,8 @@ def main() -> None:
             ax.set_title(task, fontsize=10)
             ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(RESULTS / f"{args.name}.png", dpi=110)
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    fig.savefig(FIGURES / f"{args.name}.png", dpi=110)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ writes event files to ``RUN/tensorboard/`` as well. The names:
 | `disc/ess` | effective sample size of the cost gradient's batch weights (GAN-GCL, GCL) |
 | `disc/ess_fraction` | the same over the batch size (demonstrations and samples) |
 | `disc/ess_gen` | the same over the generated samples alone (GAN-GCL, GCL) |
+| `disc/log_z_gap` | how far the learned log Z is from GCL's on the batch (GAN-GCL; 0 for GCL) |
+| `disc/ess_gen_solved` | `disc/ess_gen` at GCL's log Z: what GCL's step would rest on |
 | `gen/learned_reward` | the mean learned reward the generator was trained on |
 | `gen/env_return` | the mean true return of the episodes that ended in the iteration |
 | `gen/loss` | the generator's policy loss |
@@ -52,6 +54,8 @@ METRIC_NAMES = {
     "ess": "disc/ess",
     "ess_fraction": "disc/ess_fraction",
     "ess_gen": "disc/ess_gen",
+    "log_z_gap": "disc/log_z_gap",
+    "ess_gen_solved": "disc/ess_gen_solved",
     "gen_reward": "gen/learned_reward",
     "env_return": "gen/env_return",
     "gen_loss": "gen/loss",

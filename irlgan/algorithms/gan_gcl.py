@@ -34,6 +34,7 @@ from irlgan.protocols import Cost
 
 __all__ = [
     "GANGCL", "episode_cost", "gan_gcl_discriminator_loss", "gan_gcl_logit", "gan_gcl_reward",
+    "log_z_gap",
 ]
 
 
@@ -78,6 +79,33 @@ def gan_gcl_reward(cost: nn.Module, obs: Tensor, act: Tensor) -> Tensor:
 # ----------------------------------------------------------------------------------------------
 # The algorithm object
 # ----------------------------------------------------------------------------------------------
+
+
+def log_z_gap(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,
+              log_q_gen: Tensor) -> tuple[float, float]:
+    r"""How far a learned log Z is from the one at which GAN-GCL's step is GCL's step.
+
+    Given the episode costs with the learned $\log Z_\phi(x_0)$ already added,
+    $\tilde c = c + \log Z_\phi(x_0)$, it returns $\delta$, the self-consistent scalar log
+    Ẑ of $\tilde c$ on the batch (`irlgan.losses.optimal_log_z`), and the effective number of
+    generated episodes the cost step would rest on at $\log Z_\phi + \delta$
+    (`irlgan.losses.importance_ess`, ``part="gen"``). At $\log Z_\phi(x_0) + \delta$ the
+    gradient of the discriminator loss in the cost's parameters is GCL's gradient on the same
+    batch with start term $\log Z_\phi$ (identity (b)), so $\delta = 0$ means the learned log Z
+    is where GCL would put it; $\delta > 0$ means it sits below that, and more generated
+    episodes have $D > \tfrac12$, each weighted at most 1 by the sigmoid.
+
+    Args:
+        cost_data, log_q_data: Tensor[N], demonstrations (no gradient needed).
+        cost_gen, log_q_gen: Tensor[M], the buffer's episodes.
+
+    Returns:
+        (delta, ess_gen) as floats.
+    """
+    delta = losses.optimal_log_z(cost_data, log_q_data, cost_gen, log_q_gen)
+    ess_gen = losses.importance_ess(cost_data, log_q_data, cost_gen, log_q_gen,
+                                    cost_data.new_tensor(float(delta)), part="gen")
+    return float(delta), float(ess_gen)
 
 
 def episode_cost(cost: nn.Module, episodes: TrajectoryBatch) -> Tensor:
@@ -144,9 +172,12 @@ class GANGCL(AdversarialTrainer):
         # learned log Z rather than the self-consistent one)
         at = (c_d.detach(), lq_d, c_g.detach(), lq_g, (lz_d.detach(), lz_g.detach()))
         ess, ess_gen = losses.importance_ess(*at), losses.importance_ess(*at, part="gen")
+        gap, ess_gen_solved = log_z_gap(c_d.detach() + lz_d.detach(), lq_d,
+                                        c_g.detach() + lz_g.detach(), lq_g)
         return (loss, -c_d - lz_d - lq_d, -c_g - lz_g - lq_g,
                 {"log_z": float(lz_d.detach().mean()), "ess": float(ess),
-                 "ess_fraction": float(ess) / (len(c_d) + len(c_g)), "ess_gen": float(ess_gen)})
+                 "ess_fraction": float(ess) / (len(c_d) + len(c_g)), "ess_gen": float(ess_gen),
+                 "log_z_gap": gap, "ess_gen_solved": ess_gen_solved})
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

@@ -1,0 +1,75 @@
+"""`irlgan.algorithms.gan_gcl.log_z_gap`: the shift of GAN-GCL's learned log Z at which its cost
+step is GCL's, checked against both losses' gradients (identity (b)) on random batches and in
+a trainer's metrics."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+import irlgan
+from irlgan import losses
+from irlgan.algorithms import gcl_cost_loss
+from irlgan.algorithms.gan_gcl import log_z_gap
+from tests.test_api import SMALL, Bowl, drift_demos, make_drift
+
+
+def _batch(seed: int, n: int = 8, m: int = 11):
+    g = torch.Generator().manual_seed(seed)
+    def draw(k: int, scale: float) -> torch.Tensor:
+        return scale * torch.randn(k, generator=g, dtype=torch.float64)
+    # trajectory-scale numbers: costs and log-densities of tens of nats
+    return draw(n, 8.0), draw(n, 20.0) - 30, draw(m, 8.0), draw(m, 20.0) - 30, draw(n, 3.0), \
+        draw(m, 3.0)
+
+
+def _grads(loss_of, *tensors):
+    leaves = [t.clone().requires_grad_() for t in tensors]
+    loss_of(*leaves).backward()
+    return torch.cat([t.grad for t in leaves])
+
+
+def test_at_the_gap_gan_gcls_gradient_is_gcls_and_away_from_it_is_not() -> None:
+    for seed in range(6):
+        c_d, lq_d, c_g, lq_g, lz_d, lz_g = _batch(seed)
+        delta, ess_gen = log_z_gap(c_d + lz_d, lq_d, c_g + lz_g, lq_g)
+        assert abs(delta) > 0.1  # a learned log Z drawn at random is not self-consistent
+
+        def gan_gcl(cd, cg, zd, zg, shift=delta, lq_d=lq_d, lq_g=lq_g):
+            return losses.discriminator_loss(cd, lq_d, cg, lq_g, (zd + shift, zg + shift))
+
+        def gcl(cd, cg, zd, zg, lq_d=lq_d, lq_g=lq_g):
+            # GCL with the learned log Z as its start term, at its own self-consistent log Z-hat
+            return gcl_cost_loss(cd + zd, lq_d, cg + zg, lq_g)[0]
+
+        at_gap = _grads(gan_gcl, c_d, c_g, lz_d, lz_g)
+        reference = _grads(gcl, c_d, c_g, lz_d, lz_g)
+        scale = float(reference.abs().max())
+        assert float((at_gap - reference).abs().max()) < 1e-9 * scale
+        unshifted = _grads(lambda *t: gan_gcl(*t, shift=0.0), c_d, c_g, lz_d, lz_g)
+        assert float((unshifted - reference).abs().max()) > 1e-3 * scale
+        # the ESS it reports is that of GCL's weights on the batch
+        expected = losses.importance_ess(c_d + lz_d, lq_d, c_g + lz_g, lq_g,
+                                         torch.tensor(delta, dtype=torch.float64), part="gen")
+        assert abs(ess_gen - float(expected)) < 1e-12 * float(expected)
+        assert 1 - 1e-9 <= ess_gen <= len(c_g) + 1e-9
+        # shifting the learned log Z by the gap closes it
+        closed, _ = log_z_gap(c_d + lz_d + delta, lq_d, c_g + lz_g + delta, lq_g)
+        assert abs(closed) < 1e-8
+
+
+def test_trainers_log_the_gap_and_gcls_is_zero() -> None:
+    demos = drift_demos()
+    rows = {}
+    for cls in (irlgan.GANGCL, irlgan.GCL):
+        algo = cls(make_drift, demos, config=SMALL, seed=4, reward_net=Bowl())
+        got = []
+        algo.learn(80, callback=lambda a, row, got=got: got.append(row))
+        rows[cls.name] = got
+        algo.close()
+    for row in rows["gan-gcl"]:
+        assert math.isfinite(row["log_z_gap"]) and row["log_z_gap"] != 0.0
+        assert 1 - 1e-9 <= row["ess_gen_solved"]
+    for row in rows["gcl"]:
+        assert row["log_z_gap"] == 0.0 and row["ess_gen_solved"] == row["ess_gen"]

@@ -15,7 +15,15 @@ reads it from finished run folders, such as the trials of the control sweep, and
   half of training, and the mean ESS of the generated samples over the first half and its
   largest value;
 * ``docs/assets/control/gcl_diagnosis.png``: the ESS fraction and the ESS of the generated
-  samples over training, one column per task.
+  samples over training, one column per task, and, for runs that logged it, GAN-GCL's
+  `disc/log_z_gap` (symlog scale).
+
+GAN-GCL runs from a version that logs `disc/log_z_gap` and `disc/ess_gen_solved`
+(`irlgan.algorithms.gan_gcl.log_z_gap`) add, over each half of training, the median of the gap
+between the learned log Z and the one at which GAN-GCL's cost step is GCL's, the median fraction
+of iterations where the learned log Z sits below it (gap > 0), and the mean ESS of the
+generated samples at that log Z beside the mean at the learned one: the same batch weighted
+GCL's way and GAN-GCL's. For GCL the gap is 0 and the two ESS coincide by construction.
 
 Usage::
 
@@ -68,7 +76,27 @@ def read_run(folder: Path) -> dict | None:
     half = rows[len(rows) // 2:]
     acc = [min(float(r["disc_acc_data"]), float(r["disc_acc_gen"])) for r in half]
     log_z = [float(r["log_z"]) for r in half]
+    gap = [float(r["log_z_gap"]) for r in rows] if "log_z_gap" in rows[0] else []
+    solved = [float(r["ess_gen_solved"]) for r in rows] if "ess_gen_solved" in rows[0] else []
+    lean = [float(r["log_push_pull"]) for r in rows] if "log_push_pull" in rows[0] else []
+    if algorithm == "gcl" and not gap:  # zero and the same ESS by construction
+        gap, solved, lean = [0.0] * len(rows), list(gen), [0.0] * len(rows)
+    first, second_half = slice(0, max(1, len(rows) // 2)), slice(len(rows) // 2, None)
+    gap_stats = {}
+    if gap:
+        for name, part in (("1st", first), ("2nd", second_half)):
+            values = [g for g in gap[part] if math.isfinite(g)]
+            gap_stats[f"gap_median_{name}_half"] = (statistics.median(values) if values
+                                                    else math.nan)
+            gap_stats[f"gap_positive_{name}_half"] = (sum(g > 0 for g in values) / len(values)
+                                                      if values else math.nan)
+            leans = [v for v in lean[part] if math.isfinite(v)]
+            gap_stats[f"lopsided_{name}_half"] = (sum(abs(v) > math.log(10) for v in leans)
+                                                  / len(leans) if leans else math.nan)
+            gap_stats[f"ess_gen_mean_{name}_half"] = _mean_finite(gen[part])
+            gap_stats[f"ess_gen_solved_mean_{name}_half"] = _mean_finite(solved[part])
     return {
+        **gap_stats, "log_z_gap": gap, "log_push_pull": lean,
         "run": folder.name, "algorithm": algorithm, "env_id": done.get("env_id", ""),
         "seed": done.get("seed"), "normalized_return": done.get("normalized_return"),
         "ess_median_2nd_half": statistics.median(second),
@@ -107,6 +135,23 @@ def main() -> None:
                      f"{r['ess_gen_median_2nd_half']:8.2f} {r['acc_min_median_2nd_half']:8.3f} "
                      f"{r['log_z_range_2nd_half']:11.3f} {r['ess_gen_mean_1st_half']:22.2f} "
                      f"{r['ess_gen_max']:6.1f}")
+    gapped = [r for r in runs if "gap_median_1st_half" in r]
+    if gapped:
+        lines += ["", "The gap between the learned log Z and the one at which the cost step is "
+                  "GCL's (disc/log_z_gap; > 0: the learned log Z sits below it), median and "
+                  "fraction of iterations > 0; the fraction of iterations whose step is "
+                  "lopsided (push on samples and pull on data ten times apart or more, "
+                  "|disc/log_push_pull| > ln 10; GCL's never is); and the ESS of the generated "
+                  "samples at the learned log Z and at GCL's (mean), per half of training", "",
+                  f"{'run':40s} {'half':>4s} {'gap':>9s} {'gap > 0':>8s} {'lopsided':>8s} "
+                  f"{'ESS gen':>8s} {'at GCL Z':>8s}"]
+        for r in sorted(gapped, key=lambda r: (r["env_id"], r["algorithm"], r["seed"])):
+            for half in ("1st", "2nd"):
+                lines.append(f"{r['run']:40s} {half:>4s} {r[f'gap_median_{half}_half']:9.2f} "
+                             f"{r[f'gap_positive_{half}_half']:8.2f} "
+                             f"{r[f'lopsided_{half}_half']:8.2f} "
+                             f"{r[f'ess_gen_mean_{half}_half']:8.2f} "
+                             f"{r[f'ess_gen_solved_mean_{half}_half']:8.2f}")
     if skipped:
         lines.append(f"({skipped} folder(s) without the ESS column or not finished, left out)")
     text = "\n".join(lines) + "\n"
@@ -115,7 +160,9 @@ def main() -> None:
     (RESULTS / f"{args.name}.txt").write_text(text)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(runs, indent=1) + "\n")
     tasks = sorted({r["env_id"] for r in runs})
-    fig, axes = plt.subplots(2, len(tasks), figsize=(5 * len(tasks), 6.4), squeeze=False)
+    panels = 3 if any(r["algorithm"] == "gan-gcl" and r["log_z_gap"] for r in runs) else 2
+    fig, axes = plt.subplots(panels, len(tasks), figsize=(5 * len(tasks), 3.2 * panels),
+                             squeeze=False)
     for column, task in enumerate(tasks):
         for r in runs:
             if r["env_id"] != task:
@@ -126,9 +173,19 @@ def main() -> None:
                     continue  # an older run without this column
                 axes[row][column].plot(r["steps"], r[key], color=colour, lw=0.8, alpha=0.8,
                                        label=f"{r['algorithm']} s{r['seed']}")
-        for row, label in ((0, "ESS / batch size"), (1, "ESS of the generated samples")):
+            if panels == 3 and len(r["log_z_gap"]) == len(r["steps"]):
+                axes[2][column].plot(r["steps"], r["log_z_gap"], color=colour, lw=0.8,
+                                     alpha=0.8, label=f"{r['algorithm']} s{r['seed']}")
+        labels = [(0, "ESS / batch size"), (1, "ESS of the generated samples")]
+        if panels == 3:
+            labels.append((2, "log Z gap to GCL's (nats)"))
+        for row, label in labels:
             ax = axes[row][column]
-            ax.set_yscale("log")
+            if row == 2:
+                ax.set_yscale("symlog", linthresh=1.0)
+                ax.axhline(0.0, color="k", lw=0.5)
+            else:
+                ax.set_yscale("log")
             ax.set_xlabel("environment steps")
             ax.set_ylabel(label)
             ax.set_title(task, fontsize=10)

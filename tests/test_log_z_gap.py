@@ -11,7 +11,7 @@ import torch
 import irlgan
 from irlgan import losses
 from irlgan.algorithms import gcl_cost_loss
-from irlgan.algorithms.gan_gcl import log_z_gap
+from irlgan.algorithms.gan_gcl import log_push_pull, log_z_gap
 from tests.test_api import SMALL, Bowl, drift_demos, make_drift
 
 
@@ -54,6 +54,11 @@ def test_at_the_gap_gan_gcls_gradient_is_gcls_and_away_from_it_is_not() -> None:
                                          torch.tensor(delta, dtype=torch.float64), part="gen")
         assert abs(ess_gen - float(expected)) < 1e-12 * float(expected)
         assert 1 - 1e-9 <= ess_gen <= len(c_g) + 1e-9
+        # the two sides of the step balance at the gap (identity (a)) and lean its way off it
+        data, gen = -c_d - lz_d - lq_d, -c_g - lz_g - lq_g
+        assert abs(log_push_pull(data - delta, gen - delta)) < 1e-9
+        lean = log_push_pull(data, gen)
+        assert abs(lean) > 0.1 and (lean > 0) == (delta > 0)
         # shifting the learned log Z by the gap closes it
         closed, _ = log_z_gap(c_d + lz_d + delta, lq_d, c_g + lz_g + delta, lq_g)
         assert abs(closed) < 1e-8
@@ -71,5 +76,8 @@ def test_trainers_log_the_gap_and_gcls_is_zero() -> None:
     for row in rows["gan-gcl"]:
         assert math.isfinite(row["log_z_gap"]) and row["log_z_gap"] != 0.0
         assert 1 - 1e-9 <= row["ess_gen_solved"]
+        assert math.isfinite(row["log_push_pull"]) and (
+            (row["log_push_pull"] > 0) == (row["log_z_gap"] > 0))
     for row in rows["gcl"]:
         assert row["log_z_gap"] == 0.0 and row["ess_gen_solved"] == row["ess_gen"]
+        assert row["log_push_pull"] == 0.0

@@ -34,7 +34,7 @@ from irlgan.protocols import Cost
 
 __all__ = [
     "GANGCL", "episode_cost", "gan_gcl_discriminator_loss", "gan_gcl_logit", "gan_gcl_reward",
-    "log_z_gap",
+    "log_push_pull", "log_z_gap",
 ]
 
 
@@ -108,6 +108,29 @@ def log_z_gap(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,
     return float(delta), float(ess_gen)
 
 
+def log_push_pull(logit_data: Tensor, logit_gen: Tensor) -> float:
+    r"""$\log(\mathbb E_q[D] / \mathbb E_p[1 - D])$: the discriminator step's push up on the
+    samples' costs over its pull down on the demonstrations' (the total weights of the two
+    sides of its gradient in the costs).
+
+    It is 0 exactly at the optimal log Z (identity (a): $\partial L_\text{disc}/\partial\log Z
+    = \mathbb E_p[1 - D] - \mathbb E_q[D]$), where GCL's step has it too, and it has the sign of
+    `log_z_gap`. Once the discriminator separates the batch, a log Z off by $\delta$ scales the
+    two sides by about $e^{\pm\delta}$ each, leaving the weights within each side as they were:
+    the step becomes mostly a pull ($\delta < 0$) or mostly a push ($\delta > 0$).
+
+    Args:
+        logit_data, logit_gen: Tensor[N], Tensor[M], the logits $\ell$ of the batch.
+    """
+    import math
+
+    import torch.nn.functional as F
+
+    push = torch.logsumexp(F.logsigmoid(logit_gen), 0) - math.log(logit_gen.numel())
+    pull = torch.logsumexp(F.logsigmoid(-logit_data), 0) - math.log(logit_data.numel())
+    return float(push - pull)
+
+
 def episode_cost(cost: nn.Module, episodes: TrajectoryBatch) -> Tensor:
     r"""$c(\tau) = \sum_t m_t c(x_t, u_t)$ of each episode, Tensor[B], for any per-step cost."""
     from irlgan.models import masked_sum
@@ -174,10 +197,13 @@ class GANGCL(AdversarialTrainer):
         ess, ess_gen = losses.importance_ess(*at), losses.importance_ess(*at, part="gen")
         gap, ess_gen_solved = log_z_gap(c_d.detach() + lz_d.detach(), lq_d,
                                         c_g.detach() + lz_g.detach(), lq_g)
-        return (loss, -c_d - lz_d - lq_d, -c_g - lz_g - lq_g,
+        logit_d, logit_g = -c_d - lz_d - lq_d, -c_g - lz_g - lq_g
+        balance = log_push_pull(logit_d.detach(), logit_g.detach())
+        return (loss, logit_d, logit_g,
                 {"log_z": float(lz_d.detach().mean()), "ess": float(ess),
                  "ess_fraction": float(ess) / (len(c_d) + len(c_g)), "ess_gen": float(ess_gen),
-                 "log_z_gap": gap, "ess_gen_solved": ess_gen_solved})
+                 "log_z_gap": gap, "ess_gen_solved": ess_gen_solved,
+                 "log_push_pull": balance})
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

@@ -101,7 +101,8 @@ class GCL(AdversarialTrainer):
         ess, ess_gen = losses.importance_ess(*at), losses.importance_ess(*at, part="gen")
         return loss, -c_d - lz - lq_d, -c_g - lz - lq_g, {
             "log_z": lz, "ess": float(ess), "ess_fraction": float(ess) / (len(c_d) + len(c_g)),
-            "ess_gen": float(ess_gen), "log_z_gap": 0.0, "ess_gen_solved": float(ess_gen)}
+            "ess_gen": float(ess_gen), "log_z_gap": 0.0, "ess_gen_solved": float(ess_gen),
+            "log_push_pull": 0.0}
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

@@ -505,11 +505,15 @@ def optimal_log_z(
     strictly with $b = \log Z$ (from $-1$ to $1$), so the loss is convex in $\log Z$ and the
     minimiser is the unique root of
 
-    $$ g(b) = \log \mathbb{E}_p[\sigma(a - b)] - \log \mathbb{E}_q[\sigma(b - a)],
+    $$ g(b) = \log\frac{\mathbb{E}_p[\sigma(a - b)]}{\mathbb{E}_q[\sigma(b - a)]}
+       - \log\frac{\mathbb{E}_p[\sigma(b - a)]}{\mathbb{E}_q[\sigma(a - b)]},
        \qquad a = -c - \log q, $$
 
     a form without the cancellation of $\mathbb{E}_p D + \mathbb{E}_q D - 1$ on nearly separable
-    batches. Its slope lies in $(-2, 0)$. The root lies in
+    batches. Each of its two terms alone has the same root, but rounds to 0 over tens of nats
+    on batches that the discriminator separates (the first) or separates the wrong way round
+    (the second) beyond float64's resolution; their difference does not. Its slope lies in
+    $(-4, 0)$. The root lies in
     $[-\log(2\sum \hat w e^{-a}),\ \log(2\sum \hat w e^{a})]$ ($\hat w$: the weights of $\mu$),
     and a Newton iteration safeguarded by bisection of that bracket converges in a few steps,
     where the fixed-point iteration $b \leftarrow \log\hat Z(b)$ can crawl for thousands.
@@ -534,13 +538,24 @@ def optimal_log_z(
     logsig = torch.nn.functional.logsigmoid
 
     def g_and_slope(ad: Tensor, ag: Tensor, lwd: Tensor, lwg: Tensor, x: Tensor):
+        # log(E_p D / E_q (1 - D)), informative while some D is far from 1 on the data or from
+        # 0 on the samples ...
         td = lwd + logsig(ad - x)
         tg = lwg + logsig(x - ag)
-        g = torch.logsumexp(td, dim=0) - torch.logsumexp(tg, dim=0)
-        slope = -(torch.softmax(td, 0) * torch.sigmoid(x - ad)).sum() - (
+        g1 = torch.logsumexp(td, dim=0) - torch.logsumexp(tg, dim=0)
+        slope1 = -(torch.softmax(td, 0) * torch.sigmoid(x - ad)).sum() - (
             torch.softmax(tg, 0) * torch.sigmoid(ag - x)
         ).sum()
-        return g, slope
+        # ... and log(E_p (1 - D) / E_q D), informative on a batch the discriminator separates
+        # beyond float64's resolution, where the first rounds to 0 over a range of tens of nats.
+        # Both vanish at the same root only, so their difference is exact everywhere.
+        ud = lwd + logsig(x - ad)
+        ug = lwg + logsig(ag - x)
+        g2 = torch.logsumexp(ud, dim=0) - torch.logsumexp(ug, dim=0)
+        slope2 = (torch.softmax(ud, 0) * torch.sigmoid(ad - x)).sum() + (
+            torch.softmax(ug, 0) * torch.sigmoid(x - ag)
+        ).sum()
+        return g1 - g2, slope1 - slope2
 
     with torch.no_grad():
         ad, ag = a_data.detach().double(), a_gen.detach().double()

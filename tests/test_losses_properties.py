@@ -186,6 +186,37 @@ def test_optimal_log_z_is_the_stationary_point_and_the_importance_fixed_point(ba
             assert other.item() >= loss.item() - 1e-15 * max(1.0, abs(loss.item()))
 
 
+@pytest.mark.parametrize("reverse", [False, True])
+def test_optimal_log_z_on_batches_separated_beyond_float64(reverse):
+    """A discriminator that separates the batch by tens of nats (as a trajectory discriminator
+    does) leaves E_p D and E_q (1 - D) within float64's rounding of 1 over a wide range of log Z;
+    the minimiser is still unique, and in the tails of the sigmoid it has a closed form."""
+    g = torch.Generator().manual_seed(3)
+    a_d = 50.0 + 150.0 * torch.rand(40, generator=g, dtype=F64)  # a = -c - log q
+    a_g = -25.0 - 500.0 * torch.rand(60, generator=g, dtype=F64)
+    if reverse:  # the samples look far more like data than the data do
+        a_d, a_g = -a_d, -a_g
+    cd, qd = -a_d, torch.zeros_like(a_d)
+    cg, qg = -a_g, torch.zeros_like(a_g)
+    b = L.optimal_log_z(cd, qd, cg, qg).item()
+
+    def lme(x):  # log of the mean of e^x
+        return (torch.logsumexp(x, 0) - math.log(len(x))).item()
+
+    # E_p[sigma(b - a)] = E_q[sigma(a - b)]; every sigma is in its tail (e^x up to e^{-20} or
+    # better), and with it the root
+    if reverse:
+        closed = 0.5 * (lme(a_d) - lme(-a_g))
+    else:
+        closed = 0.5 * (lme(a_g) - lme(-a_d))
+    assert abs(b - closed) < 1e-8
+    if reverse:  # the loss is ~ the mean logit gap there, flat in log Z to float64's resolution
+        return
+    log_loss = math.log(L.discriminator_loss(cd, qd, cg, qg, b).item())
+    for h in (-2.0, -0.1, 0.1, 2.0):  # the loss is convex in log Z and least at b
+        assert math.log(L.discriminator_loss(cd, qd, cg, qg, b + h).item()) > log_loss
+
+
 def test_optimal_log_z_on_a_case_where_fixed_point_iteration_crawls():
     """Near-separable batches make b <- log Ẑ(b) converge linearly with rate close to 1."""
     cd = torch.tensor([-30.0], dtype=F64)  # data: very low cost, very low sampler density

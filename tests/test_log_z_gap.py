@@ -81,3 +81,33 @@ def test_trainers_log_the_gap_and_gcls_is_zero() -> None:
     for row in rows["gcl"]:
         assert row["log_z_gap"] == 0.0 and row["ess_gen_solved"] == row["ess_gen"]
         assert row["log_push_pull"] == 0.0
+
+
+def test_gcls_step_on_a_batch_separated_by_tens_of_nats_is_exact_in_float32() -> None:
+    """`cost_loss` forms its gradient as 1/N minus a share of Z-hat, which cancels to rounding
+    on a separated batch; `gcl_cost_loss` takes the same gradient (identity (b)) from the
+    discriminator loss, whose sigmoid tails keep it."""
+    g = torch.Generator().manual_seed(5)
+    a_d = 60.0 + 140.0 * torch.rand(50, generator=g, dtype=torch.float64)  # a = -c - log q
+    a_g = -25.0 - 500.0 * torch.rand(64, generator=g, dtype=torch.float64)
+    lq_d = -270.0 + 10 * torch.randn(50, generator=g, dtype=torch.float64)
+    lq_g = -270.0 + 10 * torch.randn(64, generator=g, dtype=torch.float64)
+    c_d, c_g = -a_d - lq_d, -a_g - lq_g
+    b = losses.optimal_log_z(c_d, lq_d, c_g, lq_g)
+    exact = _grads(lambda cd, cg: losses.discriminator_loss(cd, lq_d, cg, lq_g, b), c_d, c_g)
+    # in the tails the weights are e^{b - a} on the data and e^{a - b} on the samples
+    tails = torch.cat([torch.exp(b - a_d) / 50, -torch.exp(a_g - b) / 64])
+    assert float((exact - tails).abs().max()) < 1e-9 * float(tails.abs().max())
+    f32 = [t.float() for t in (c_d, lq_d, c_g, lq_g)]
+    ours = _grads(lambda cd, cg: gcl_cost_loss(cd, f32[1], cg, f32[3])[0], f32[0], f32[2])
+
+    def cosine(x, y):
+        return float(x.double() @ y / (x.double().norm() * y.norm()))
+
+    assert cosine(ours, exact) > 1 - 1e-5
+    assert abs(float(ours.double().norm() / exact.norm()) - 1) < 1e-3
+    plain = _grads(lambda cd, cg: losses.cost_loss(cd, f32[1], cg, f32[3], b.float()),
+                   f32[0], f32[2])
+    # what the plain form returns is rounding: far larger than the gradient, pointing elsewhere
+    assert float(plain.double().norm()) > 1e6 * float(exact.norm())
+    assert cosine(plain, exact) < 0.5

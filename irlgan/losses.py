@@ -477,6 +477,12 @@ def cost_loss(
     with $\tilde\mu$ held constant. At ``log_z = optimal_log_z(...)`` its gradient with respect
     to the costs equals that of `discriminator_loss`.
 
+    Its gradient on a demonstration is its batch weight minus its share of $\hat Z$, two terms
+    that cancel when the batch is separated ($D \approx 1$ on the data, $\approx 0$ on the
+    samples): by tens of nats, as trajectory batches are, only rounding is left (float32: norms
+    of $10^{-7}$ where the exact gradient is $10^{-20}$). For a step at the optimal log Z take
+    the gradient of `discriminator_loss` there, as `irlgan.algorithms.gcl_cost_loss` does.
+
     Args:
         cost_data, log_q_data, cost_gen, log_q_gen, log_z, weight_data, weight_gen: as in
             `discriminator_loss`.

@@ -27,6 +27,7 @@ writes event files to ``RUN/tensorboard/`` as well. The names:
 | `disc/log_z_gap` | how far the learned log Z is from GCL's on the batch (GAN-GCL; 0 for GCL) |
 | `disc/ess_gen_solved` | `disc/ess_gen` at GCL's log Z: what GCL's step would rest on |
 | `disc/log_push_pull` | log of the step's push up on samples over its pull on data (0 for GCL) |
+| `disc/log_pull` | log E_p[1 - D], the pull's total weight (far below 0: the step vanishes) |
 | `gen/learned_reward` | the mean learned reward the generator was trained on |
 | `gen/env_return` | the mean true return of the episodes that ended in the iteration |
 | `gen/loss` | the generator's policy loss |
@@ -58,6 +59,7 @@ METRIC_NAMES = {
     "log_z_gap": "disc/log_z_gap",
     "ess_gen_solved": "disc/ess_gen_solved",
     "log_push_pull": "disc/log_push_pull",
+    "log_pull": "disc/log_pull",
     "gen_reward": "gen/learned_reward",
     "env_return": "gen/env_return",
     "gen_loss": "gen/loss",

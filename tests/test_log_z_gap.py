@@ -11,7 +11,7 @@ import torch
 import irlgan
 from irlgan import losses
 from irlgan.algorithms import gcl_cost_loss
-from irlgan.algorithms.gan_gcl import log_push_pull, log_z_gap
+from irlgan.algorithms.gan_gcl import log_pull, log_push_pull, log_z_gap
 from tests.test_api import SMALL, Bowl, drift_demos, make_drift
 
 
@@ -59,6 +59,9 @@ def test_at_the_gap_gan_gcls_gradient_is_gcls_and_away_from_it_is_not() -> None:
         assert abs(log_push_pull(data - delta, gen - delta)) < 1e-9
         lean = log_push_pull(data, gen)
         assert abs(lean) > 0.1 and (lean > 0) == (delta > 0)
+        # the pull's weight, E_p[1 - D], against its definition
+        pull = float(torch.log(torch.sigmoid(-data).mean()))
+        assert abs(log_pull(data) - pull) < 1e-9 * max(1.0, abs(pull))
         # shifting the learned log Z by the gap closes it
         closed, _ = log_z_gap(c_d + lz_d + delta, lq_d, c_g + lz_g + delta, lq_g)
         assert abs(closed) < 1e-8
@@ -78,6 +81,8 @@ def test_trainers_log_the_gap_and_gcls_is_zero() -> None:
         assert 1 - 1e-9 <= row["ess_gen_solved"]
         assert math.isfinite(row["log_push_pull"]) and (
             (row["log_push_pull"] > 0) == (row["log_z_gap"] > 0))
+    for name in ("gan-gcl", "gcl"):
+        assert all(row["log_pull"] <= 0.0 for row in rows[name])
     for row in rows["gcl"]:
         assert row["log_z_gap"] == 0.0 and row["ess_gen_solved"] == row["ess_gen"]
         assert row["log_push_pull"] == 0.0

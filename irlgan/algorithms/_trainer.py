@@ -211,7 +211,7 @@ METRIC_FIELDS = [
     "iteration", "env_steps", "wall_s", "disc_loss", "disc_acc_data", "disc_acc_gen",
     "log_z", "gen_reward", "env_return", "gen_loss", "entropy", "time_rollout", "time_disc",
     "time_gen", "ess", "ess_fraction", "ess_gen", "log_z_gap", "ess_gen_solved",
-    "log_push_pull",
+    "log_push_pull", "log_pull",
 ]
 """The columns of one row of metrics (`AdversarialTrainer.step`)."""
 
@@ -646,6 +646,7 @@ class AdversarialTrainer(TrainedParts):
             "log_z_gap": stats.get("log_z_gap", math.nan),
             "ess_gen_solved": stats.get("ess_gen_solved", math.nan),
             "log_push_pull": stats.get("log_push_pull", math.nan),
+            "log_pull": stats.get("log_pull", math.nan),
             "gen_reward": mean_reward,
             "env_return": float(returns.mean()) if returns.numel() else math.nan,
             "gen_loss": float(gen_stats.get("policy_loss", math.nan)),

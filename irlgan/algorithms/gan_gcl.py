@@ -34,7 +34,7 @@ from irlgan.protocols import Cost
 
 __all__ = [
     "GANGCL", "episode_cost", "gan_gcl_discriminator_loss", "gan_gcl_logit", "gan_gcl_reward",
-    "log_push_pull", "log_z_gap",
+    "log_pull", "log_push_pull", "log_z_gap",
 ]
 
 
@@ -106,6 +106,22 @@ def log_z_gap(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,
     ess_gen = losses.importance_ess(cost_data, log_q_data, cost_gen, log_q_gen,
                                     cost_data.new_tensor(float(delta)), part="gen")
     return float(delta), float(ess_gen)
+
+
+def log_pull(logit_data: Tensor) -> float:
+    r"""$\log\mathbb E_p[1 - D]$: the total weight of the discriminator step's pull down on the
+    demonstrations' costs (0 when it pulls on every one at full weight; on a batch separated by
+    tens of nats at the optimal log Z, minus tens of nats: the step vanishes). The push on the
+    samples is this plus `log_push_pull`.
+
+    Args:
+        logit_data: Tensor[N], the logits $\ell$ of the demonstrations.
+    """
+    import math
+
+    import torch.nn.functional as F
+
+    return float(torch.logsumexp(F.logsigmoid(-logit_data), 0) - math.log(logit_data.numel()))
 
 
 def log_push_pull(logit_data: Tensor, logit_gen: Tensor) -> float:
@@ -199,11 +215,12 @@ class GANGCL(AdversarialTrainer):
                                         c_g.detach() + lz_g.detach(), lq_g)
         logit_d, logit_g = -c_d - lz_d - lq_d, -c_g - lz_g - lq_g
         balance = log_push_pull(logit_d.detach(), logit_g.detach())
+        pull = log_pull(logit_d.detach())
         return (loss, logit_d, logit_g,
                 {"log_z": float(lz_d.detach().mean()), "ess": float(ess),
                  "ess_fraction": float(ess) / (len(c_d) + len(c_g)), "ess_gen": float(ess_gen),
                  "log_z_gap": gap, "ess_gen_solved": ess_gen_solved,
-                 "log_push_pull": balance})
+                 "log_push_pull": balance, "log_pull": pull})
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

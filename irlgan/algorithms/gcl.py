@@ -26,7 +26,7 @@ from irlgan.algorithms._trainer import (
     Episodes,
     register,
 )
-from irlgan.algorithms.gan_gcl import build_log_z, default_cost, episode_cost
+from irlgan.algorithms.gan_gcl import build_log_z, default_cost, episode_cost, log_pull
 from irlgan.protocols import Cost
 
 __all__ = ["GCL", "gcl_loss"]
@@ -96,13 +96,14 @@ class GCL(AdversarialTrainer):
         lq_d, lq_g = data.log_q.to(c_d.dtype), gen.log_q.to(c_g.dtype)
         loss, log_z = gcl_cost_loss(c_d, lq_d, c_g, lq_g)
         lz = log_z[-1]
+        pull = log_pull((-c_d - lz - lq_d).detach())
         # how many of the batch's trajectories the importance estimate really rests on
         at = (c_d.detach(), lq_d, c_g.detach(), lq_g, c_d.new_tensor(lz))
         ess, ess_gen = losses.importance_ess(*at), losses.importance_ess(*at, part="gen")
         return loss, -c_d - lz - lq_d, -c_g - lz - lq_g, {
             "log_z": lz, "ess": float(ess), "ess_fraction": float(ess) / (len(c_d) + len(c_g)),
             "ess_gen": float(ess_gen), "log_z_gap": 0.0, "ess_gen_solved": float(ess_gen),
-            "log_push_pull": 0.0}
+            "log_push_pull": 0.0, "log_pull": pull}
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,

@@ -116,3 +116,25 @@ def test_gcls_step_on_a_batch_separated_by_tens_of_nats_is_exact_in_float32() ->
     # what the plain form returns is rounding: far larger than the gradient, pointing elsewhere
     assert float(plain.double().norm()) > 1e6 * float(exact.norm())
     assert cosine(plain, exact) < 0.5
+
+
+def test_gcls_normalised_step_is_its_step_over_the_pulls_weight() -> None:
+    g = torch.Generator().manual_seed(7)
+    for spread in (3.0, 80.0):  # an overlapping batch, and one separated by tens of nats
+        c_d, lq_d = spread * torch.randn(6, generator=g, dtype=torch.float64), \
+            spread * torch.randn(6, generator=g, dtype=torch.float64)
+        c_g, lq_g = spread * torch.randn(9, generator=g, dtype=torch.float64) + spread, \
+            spread * torch.randn(9, generator=g, dtype=torch.float64)
+        def step(cd, cg, normalize, lq_d=lq_d, lq_g=lq_g):
+            return gcl_cost_loss(cd, lq_d, cg, lq_g, normalize=normalize)[0]
+        raw = _grads(lambda cd, cg: step(cd, cg, False), c_d, c_g)
+        normed = _grads(lambda cd, cg: step(cd, cg, True), c_d, c_g)
+        b = losses.optimal_log_z(c_d, lq_d, c_g, lq_g)
+        log_weight = log_pull(-c_d - b - lq_d)
+        assert float((normed * math.exp(log_weight) - raw).abs().max()) < 1e-9 * float(
+            raw.abs().max())
+        # a weighted mean on each side: +1 in all on the data, -1 on the samples
+        assert abs(float(normed[:6].sum()) - 1) < 1e-12
+        assert abs(float(normed[6:].sum()) + 1) < 1e-12
+        value, _ = gcl_cost_loss(c_d, lq_d, c_g, lq_g, normalize=True)
+        assert float(value) == float(losses.cost_loss(c_d, lq_d, c_g, lq_g, b))

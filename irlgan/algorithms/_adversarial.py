@@ -35,7 +35,7 @@ def gan_gcl_cost_loss(
 
 
 def _stable_cost_loss(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,
-                      log_q_gen: Tensor, log_z: Tensor) -> Tensor:
+                      log_q_gen: Tensor, log_z: Tensor, normalize: bool = False) -> Tensor:
     r"""`irlgan.losses.cost_loss` at the self-consistent `log_z`, with the gradient taken from
     `irlgan.losses.discriminator_loss` there.
 
@@ -47,15 +47,33 @@ def _stable_cost_loss(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,
     $2	imes10^{-20}$, which Adam then takes as a full step. The discriminator loss computes the
     same weights as $\sigma(-\ell)$ and $\sigma(\ell)$, exact in the sigmoid's tails. The value
     returned is `cost_loss`'s.
+
+    With `normalize`, the gradient is divided by the total weight of its pull,
+    $\mathbb E_p[1 - D]$ (equal to that of its push at this log Z, identity (a)): the difference
+    of a weighted mean of $\nabla c$ over the demonstrations and one over the samples, the same
+    direction at a scale that does not vanish when the batch separates. Without it, the
+    weights on a separated batch are $e^{-30}$ to $e^{-60}$, below Adam's $\epsilon = 10^{-8}$,
+    and the cost stops moving.
     """
     value = losses.cost_loss(cost_data, log_q_data, cost_gen, log_q_gen, log_z)
-    step = losses.discriminator_loss(cost_data, log_q_data, cost_gen, log_q_gen, log_z.detach())
+    if not normalize:
+        step = losses.discriminator_loss(cost_data, log_q_data, cost_gen, log_q_gen,
+                                         log_z.detach())
+        return value.detach() + (step - step.detach())
+    logsig = torch.nn.functional.logsigmoid
+    with torch.no_grad():
+        logit_data = -cost_data - log_z - log_q_data
+        logit_gen = -cost_gen - log_z - log_q_gen
+        pull = torch.softmax(logsig(-logit_data), 0)  # (1 - D_i) / sum (1 - D)
+        push = torch.softmax(logsig(logit_gen), 0)  # D_j / sum D
+    step = (pull * cost_data).sum() - (push * cost_gen).sum()
     return value.detach() + (step - step.detach())
 
 
 def gcl_cost_loss(
     cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor, log_q_gen: Tensor,
     start_data: Tensor | None = None, start_gen: Tensor | None = None,
+    normalize: bool = False,
 ) -> tuple[Tensor, dict[int, float]]:
     """The GCL objective and the self-consistent log Z it used.
 
@@ -64,13 +82,15 @@ def gcl_cost_loss(
         cost_gen, log_q_gen: Tensor[M] for the buffer's samples.
         start_data, start_gen: optional initial-state ids (int Tensor[N], Tensor[M]); when given,
             log Z is estimated separately for each start state present in the demonstrations.
+        normalize: divide the gradient by the total weight of its pull on the demonstrations
+            (`AdversarialConfig.gcl_normalize`; the direction is unchanged).
 
     Returns:
         (loss, log_z) where log_z maps each start state (or -1 for the scalar) to log Ẑ.
     """
     if start_data is None or start_gen is None:
         log_z = losses.optimal_log_z(cost_data.detach(), log_q_data, cost_gen.detach(), log_q_gen)
-        loss = _stable_cost_loss(cost_data, log_q_data, cost_gen, log_q_gen, log_z)
+        loss = _stable_cost_loss(cost_data, log_q_data, cost_gen, log_q_gen, log_z, normalize)
         return loss, {-1: float(log_z)}
     loss = cost_data.new_zeros(())
     log_zs: dict[int, float] = {}
@@ -82,7 +102,8 @@ def gcl_cost_loss(
             raise ValueError(f"no generated sample starts in state {s}, where demonstrations do")
         log_z = losses.optimal_log_z(cost_data[d].detach(), log_q_data[d], cost_gen[g].detach(),
                                      log_q_gen[g])
-        part = _stable_cost_loss(cost_data[d], log_q_data[d], cost_gen[g], log_q_gen[g], log_z)
+        part = _stable_cost_loss(cost_data[d], log_q_data[d], cost_gen[g], log_q_gen[g], log_z,
+                                 normalize)
         loss = loss + part * (int(d.sum()) / n)
         log_zs[int(s)] = float(log_z)
     return loss, log_zs

@@ -97,6 +97,10 @@ class AdversarialConfig:
     """The default cost c(x) (AIRL: g(x); GAIL: D(x)) instead of a function of (x, u)."""
     log_z: Literal["initial_state", "scalar"] = "initial_state"
     """GAN-GCL, GCL: a learned log Z(x_0) (exact with random starts) or a scalar."""
+    gcl_normalize: bool = False
+    """GCL: divide the cost step by the total weight of its pull on the demonstrations (its
+    direction unchanged), so that it does not vanish below Adam's epsilon when the
+    discriminator separates the trajectories (`irlgan.algorithms.gcl_cost_loss`)."""
     disc_lr: float = 3e-4
     """Adam learning rate of the discriminator (cost, reward network, log Z)."""
     disc_steps: int = 4

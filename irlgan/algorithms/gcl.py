@@ -94,7 +94,7 @@ class GCL(AdversarialTrainer):
             c_d = c_d + start(data.batch.obs[:, 0])
             c_g = c_g + start(gen.batch.obs[:, 0])
         lq_d, lq_g = data.log_q.to(c_d.dtype), gen.log_q.to(c_g.dtype)
-        loss, log_z = gcl_cost_loss(c_d, lq_d, c_g, lq_g)
+        loss, log_z = gcl_cost_loss(c_d, lq_d, c_g, lq_g, normalize=self.config.gcl_normalize)
         lz = log_z[-1]
         pull = log_pull((-c_d - lz - lq_d).detach())
         # how many of the batch's trajectories the importance estimate really rests on

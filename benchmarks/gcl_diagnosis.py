@@ -79,6 +79,7 @@ def read_run(folder: Path) -> dict | None:
     gap = [float(r["log_z_gap"]) for r in rows] if "log_z_gap" in rows[0] else []
     solved = [float(r["ess_gen_solved"]) for r in rows] if "ess_gen_solved" in rows[0] else []
     lean = [float(r["log_push_pull"]) for r in rows] if "log_push_pull" in rows[0] else []
+    pull = [float(r["log_pull"]) for r in rows] if "log_pull" in rows[0] else []
     if algorithm == "gcl" and not gap:  # zero and the same ESS by construction
         gap, solved, lean = [0.0] * len(rows), list(gen), [0.0] * len(rows)
     first, second_half = slice(0, max(1, len(rows) // 2)), slice(len(rows) // 2, None)
@@ -90,6 +91,9 @@ def read_run(folder: Path) -> dict | None:
                                                     else math.nan)
             gap_stats[f"gap_positive_{name}_half"] = (sum(g > 0 for g in values) / len(values)
                                                       if values else math.nan)
+            pulls = [v for v in pull[part] if math.isfinite(v)]
+            gap_stats[f"log_pull_median_{name}_half"] = (statistics.median(pulls) if pulls
+                                                         else math.nan)
             leans = [v for v in lean[part] if math.isfinite(v)]
             gap_stats[f"lopsided_{name}_half"] = (sum(abs(v) > math.log(10) for v in leans)
                                                   / len(leans) if leans else math.nan)
@@ -142,16 +146,19 @@ def main() -> None:
                   "fraction of iterations > 0; the fraction of iterations whose step is "
                   "lopsided (push on samples and pull on data ten times apart or more, "
                   "|disc/log_push_pull| > ln 10; GCL's never is); and the ESS of the generated "
-                  "samples at the learned log Z and at GCL's (mean), per half of training", "",
+                  "samples at the learned log Z and at GCL's (mean), per half of training; "
+                  "the median log of the pull's total weight, log E_p[1 - D] (disc/log_pull; "
+                  "nan: not logged by that version)", "",
                   f"{'run':40s} {'half':>4s} {'gap':>9s} {'gap > 0':>8s} {'lopsided':>8s} "
-                  f"{'ESS gen':>8s} {'at GCL Z':>8s}"]
+                  f"{'ESS gen':>8s} {'at GCL Z':>8s} {'log pull':>9s}"]
         for r in sorted(gapped, key=lambda r: (r["env_id"], r["algorithm"], r["seed"])):
             for half in ("1st", "2nd"):
                 lines.append(f"{r['run']:40s} {half:>4s} {r[f'gap_median_{half}_half']:9.2f} "
                              f"{r[f'gap_positive_{half}_half']:8.2f} "
                              f"{r[f'lopsided_{half}_half']:8.2f} "
                              f"{r[f'ess_gen_mean_{half}_half']:8.2f} "
-                             f"{r[f'ess_gen_solved_mean_{half}_half']:8.2f}")
+                             f"{r[f'ess_gen_solved_mean_{half}_half']:8.2f} "
+                             f"{r.get(f'log_pull_median_{half}_half', math.nan):9.2f}")
     if skipped:
         lines.append(f"({skipped} folder(s) without the ESS column or not finished, left out)")
     text = "\n".join(lines) + "\n"

@@ -72,6 +72,8 @@ def read_run(folder: Path) -> dict | None:
     done = json.loads(summary.read_text())
     config = json.loads((folder / "config.json").read_text())
     algorithm = config.get("algorithm") or folder.name.split("-")[0]
+    if config.get("algo", {}).get("gcl_normalize"):
+        algorithm += " (normalised)"
     second = ess[len(ess) // 2:]
     half = rows[len(rows) // 2:]
     acc = [min(float(r["disc_acc_data"]), float(r["disc_acc_gen"])) for r in half]
@@ -80,7 +82,7 @@ def read_run(folder: Path) -> dict | None:
     solved = [float(r["ess_gen_solved"]) for r in rows] if "ess_gen_solved" in rows[0] else []
     lean = [float(r["log_push_pull"]) for r in rows] if "log_push_pull" in rows[0] else []
     pull = [float(r["log_pull"]) for r in rows] if "log_pull" in rows[0] else []
-    if algorithm == "gcl" and not gap:  # zero and the same ESS by construction
+    if algorithm.startswith("gcl") and not gap:  # zero and the same ESS by construction
         gap, solved, lean = [0.0] * len(rows), list(gen), [0.0] * len(rows)
     first, second_half = slice(0, max(1, len(rows) // 2)), slice(len(rows) // 2, None)
     gap_stats = {}
@@ -174,7 +176,7 @@ def main() -> None:
         for r in runs:
             if r["env_id"] != task:
                 continue
-            colour = "C0" if r["algorithm"] == "gan-gcl" else "C3"
+            colour = {"gan-gcl": "C0", "gcl": "C3"}.get(r["algorithm"], "C1")
             for row, key in ((0, "ess"), (1, "ess_gen")):
                 if len(r[key]) != len(r["steps"]):
                     continue  # an older run without this column

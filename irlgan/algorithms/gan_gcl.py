@@ -143,8 +143,7 @@ def log_push_pull(logit_data: Tensor, logit_gen: Tensor) -> float:
     import torch.nn.functional as F
 
     push = torch.logsumexp(F.logsigmoid(logit_gen), 0) - math.log(logit_gen.numel())
-    pull = torch.logsumexp(F.logsigmoid(-logit_data), 0) - math.log(logit_data.numel())
-    return float(push - pull)
+    return float(push) - log_pull(logit_data)
 
 
 def episode_cost(cost: nn.Module, episodes: TrajectoryBatch) -> Tensor:
@@ -214,8 +213,8 @@ class GANGCL(AdversarialTrainer):
         gap, ess_gen_solved = log_z_gap(c_d.detach() + lz_d.detach(), lq_d,
                                         c_g.detach() + lz_g.detach(), lq_g)
         logit_d, logit_g = -c_d - lz_d - lq_d, -c_g - lz_g - lq_g
-        balance = log_push_pull(logit_d.detach(), logit_g.detach())
         pull = log_pull(logit_d.detach())
+        balance = log_push_pull(logit_d.detach(), logit_g.detach())
         return (loss, logit_d, logit_g,
                 {"log_z": float(lz_d.detach().mean()), "ess": float(ess),
                  "ess_fraction": float(ess) / (len(c_d) + len(c_g)), "ess_gen": float(ess_gen),

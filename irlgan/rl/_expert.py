@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from gymnasium import spaces
+from torch import Tensor
 from tqdm.auto import tqdm
 
 from irlgan.checkpoint import load_checkpoint, save_checkpoint
@@ -26,7 +27,7 @@ from irlgan.config import config_to_dict
 from irlgan.models import TanhGaussianPolicy
 from irlgan.presets import apply_preset
 from irlgan.rl._ppo import MaxEntPPO, PPOConfig
-from irlgan.rl._rollout import RolloutCollector
+from irlgan.rl._rollout import Rollout, RolloutCollector
 from irlgan.rl._vec_env import VecEnv
 from irlgan.seeding import seed_streams
 
@@ -143,8 +144,9 @@ def train_expert(
     config: ExpertConfig | None = None,
     quiet: bool = True,
     callback: Callable[[dict[str, float]], Any] | None = None,
+    reward_fn: Callable[[Rollout], Tensor] | None = None,
 ) -> ExpertResult:
-    """Trains a policy on the environment's true reward with `MaxEntPPO`.
+    """Trains a policy on the environment's true reward (or `reward_fn`) with `MaxEntPPO`.
 
     Args:
         env_id: the gymnasium id.
@@ -154,6 +156,9 @@ def train_expert(
         config: the settings (`default_expert_config(env_id)` when None).
         quiet: hide the progress bar.
         callback: called with each iteration's history row.
+        reward_fn: the reward PPO trains on, ``rollout -> float32 [T, E]`` (for example a
+            learned reward on a changed task); None: the environment's own reward. The
+            ``episode_return`` of the history stays the environment's return either way.
 
     Returns:
         An `ExpertResult`.
@@ -187,7 +192,18 @@ def train_expert(
         tick = time.perf_counter()
         rollout = collector.collect()
         tock = time.perf_counter()
-        metrics = ppo.update(rollout, rollout.env_reward)
+        if reward_fn is None:
+            reward = rollout.env_reward
+        else:
+            with torch.no_grad():
+                reward = reward_fn(rollout)
+            if tuple(reward.shape) != tuple(rollout.env_reward.shape) or not bool(
+                    torch.isfinite(reward).all()):
+                raise ValueError(f"reward_fn must return finite values of shape "
+                                 f"{list(rollout.env_reward.shape)}, got "
+                                 f"{list(reward.shape)}")
+            reward = reward.to(rollout.env_reward.dtype)
+        metrics = ppo.update(rollout, reward)
         rollout_s += tock - tick
         update_s += time.perf_counter() - tock
         episode_return = (float(rollout.episode_returns.mean())

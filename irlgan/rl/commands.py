@@ -52,6 +52,8 @@ DEFAULT_EXPERT_STEPS = {
     "Pendulum-v1": 1_000_000,
     "irlgan/PointMass-v0": 100_000,
     "MountainCarContinuous-v0": 300_000,
+    "irlgan/PointMazeLeft-v0": 200_000,
+    "irlgan/PointMazeRight-v0": 200_000,
 }
 """Training steps of `irlgan expert` when `--steps` is not given (else 500,000)."""
 

@@ -1,0 +1,407 @@
+"""Benchmark: reward transfer on AIRL's shifting point-mass maze, 3 seeds, one thread per run.
+
+A reward is learned from demonstrations in `irlgan/PointMazeLeft-v0` (the wall's opening on the
+left); then a fresh MaxEnt-PPO policy is trained on that reward alone in
+`irlgan/PointMazeRight-v0` (the opening on the right), and its true return there is set beside
+RL on the true reward in the same task, with the same trainer, settings and budget
+(`irlgan.rl.train_expert`, the maze's expert preset, with ``reward_fn``). GAIL learns no reward
+meant for transfer: its policy is moved to the new maze as it is ("policy transfer", as in the
+AIRL paper).
+
+For every learned reward the script also measures EPIC (`irlgan.epic.epic_sampled`) against the
+true reward, with a stated coverage distribution: states uniform on the box [-1, 1]^2, actions
+uniform on [-1, 1]^2, and transitions (s, a, s') with s, a drawn so and s' the test maze's move.
+The true reward is -|s' - goal|; a reward of the state before the move, r(s), is
+EPIC-equivalent to it when r = -|s - goal| (r(s') = r(s) / gamma + shaping with
+Phi = r / gamma), so the learned g(s) of AIRL and -c(s) of GAN-GCL are compared as they are.
+
+Normalised return on either maze: (R - R_random) / (R_expert - R_random), with R_expert the
+return of that maze's expert (trained on the true reward by `irlgan expert`) and R_random that
+of uniform actions, both on the 50 held-out reset seeds every policy is evaluated on.
+
+Usage:
+    python benchmarks/transfer.py                          # the whole table (about 1 h, 2 cores)
+    python benchmarks/transfer.py --methods airl --seeds 0 --jobs 1
+    python benchmarks/transfer.py --table-only             # text, JSON and plots from results
+Writes benchmarks/results/transfer_maze.{json,txt} and docs/assets/transfer/*.png; results are
+written as each run finishes, and a run already in the JSON is skipped (``--redo`` runs it
+again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN_ENV = "irlgan/PointMazeLeft-v0"
+TEST_ENV = "irlgan/PointMazeRight-v0"
+METHODS = {  # name: (algorithm, overrides)
+    "airl": ("airl", {"state_only": "true"}),
+    "airl-sa": ("airl", {"state_only": "false"}),
+    "gan-gcl": ("gan-gcl", {"state_only": "true"}),
+    "gan-gcl-sa": ("gan-gcl", {"state_only": "false"}),
+    "gail": ("gail", {"state_only": "false"}),
+}
+LABELS = {"airl": "AIRL state-only", "airl-sa": "AIRL state-action",
+          "gan-gcl": "GAN-GCL state-only", "gan-gcl-sa": "GAN-GCL state-action",
+          "gail": "GAIL (policy transfer)", "rl-true": "RL on the true reward"}
+# Fu, Luo and Levine (ICLR 2018), table 1: true return in the shifted maze (their scale).
+PAPER = {"gan-gcl-sa": -40.2, "gan-gcl": -41.8, "airl-sa": -31.2, "airl": -8.82,
+         "gail": -29.9, "rl-true": -8.45}
+EPIC_N_MEAN, EPIC_N_COVERAGE, EPIC_SEED = 512, 4096, 0
+
+
+def _slug(env_id: str) -> str:
+    return env_id.replace("/", "-")
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = "1"
+    return env
+
+
+def ensure_expert(env_id: str, experts: Path, seed: int = 0) -> Path:
+    """The expert folder of `env_id`, trained with `irlgan expert` (its preset) if missing."""
+    folder = experts / _slug(env_id)
+    if not (folder / "expert.json").is_file():
+        print(f"training the {env_id} expert into {folder} ...", flush=True)
+        subprocess.run([sys.executable, "-m", "irlgan.cli", "expert", "--env", env_id, "--seed",
+                        str(seed), "--out", str(folder), "--quiet"], check=True,
+                       env=_child_env())
+    return folder
+
+
+# ----------------------------------------------------------------------------------------------
+# One run (in its own process)
+# ----------------------------------------------------------------------------------------------
+
+
+def maze_transitions(states, actions, opening: str = "right"):
+    """s' of the maze's move for batches of states and actions (numpy [N, 2] each)."""
+    import numpy as np
+
+    from irlgan.envs import PointMazeEnv
+
+    env = PointMazeEnv(opening=opening)
+    out = np.empty_like(states, dtype=np.float64)
+    for i, (s, a) in enumerate(zip(states, actions, strict=True)):
+        env.state = np.asarray(s, dtype=np.float64)
+        out[i] = env.step(a)[0]
+    return out
+
+
+def true_reward(obs, act, next_obs):
+    """The maze's reward -|s' - goal| on batched tensors."""
+    import torch
+
+    from irlgan.envs import MAZE_GOAL
+
+    return -(next_obs - torch.tensor(MAZE_GOAL, dtype=next_obs.dtype)).norm(dim=-1)
+
+
+def epic_to_truth(reward, discount: float) -> float:
+    """EPIC between `reward(obs, act, next_obs)` and the true reward, coverage as documented."""
+    import torch
+
+    from irlgan.epic import epic_sampled
+
+    def states(n, g):
+        return torch.rand(n, 2, generator=g, dtype=torch.float64) * 2 - 1
+
+    def coverage(n, g):
+        s, a = states(n, g), states(n, g)
+        s_next = torch.as_tensor(maze_transitions(s.numpy(), a.numpy()))
+        return s, a, s_next
+
+    return epic_sampled(reward, true_reward, discount, sample_states=states,
+                        sample_actions=states, sample_coverage=coverage, n_mean=EPIC_N_MEAN,
+                        n_coverage=EPIC_N_COVERAGE, seed=EPIC_SEED)
+
+
+def reward_map(model, n: int = 41) -> list[list[float]]:
+    """The learned reward -step_cost(x, 0) on an n x n grid of the box (rows: y, columns: x)."""
+    import torch
+
+    axis = torch.linspace(-1, 1, n)
+    ys, xs = torch.meshgrid(axis, axis, indexing="ij")
+    obs = torch.stack([xs, ys], -1).reshape(-1, 2)
+    values = -model.step_cost(obs, torch.zeros_like(obs))
+    return values.reshape(n, n).tolist()
+
+
+def run_single(args: argparse.Namespace) -> None:
+    """One method and seed: learn on the training maze, transfer to the test maze; one JSON line."""
+    import dataclasses
+
+    import torch
+
+    torch.set_num_threads(1)
+    import irlgan
+    from irlgan.control import train_run
+    from irlgan.control.commands import build_config, load_demos
+    from irlgan.rl import (
+        EVAL_SEED_BASE,
+        default_expert_config,
+        evaluate_policy,
+        normalized_return,
+        train_expert,
+    )
+
+    method, seed = args.methods[0], args.seeds[0]
+    test_info = json.loads((Path(args.test_expert) / "expert.json").read_text())
+    result: dict = {"method": method, "seed": seed, "load_avg_1min_before": os.getloadavg()[0]}
+    if method == "rl-true":
+        config = default_expert_config(TEST_ENV)
+        trained = train_expert(TEST_ENV, args.transfer_steps, seed + 100, config)
+        policy, seconds = trained.policy, trained.wall_s
+    else:
+        algo, overrides = METHODS[method]
+        demos, expert, rand = load_demos(args.demos, TRAIN_ENV)
+        overrides = {**overrides, **dict(s.split("=", 1) for s in args.set)}
+        config = build_config(algo, TRAIN_ENV, args.steps or None, seed, overrides)
+        out = Path(args.runs) / f"{method}-s{seed}"
+        if out.exists():
+            import shutil
+
+            shutil.rmtree(out)
+        summary = train_run(config, demos, out, demos_dir=args.demos, expert_return=expert,
+                            random_return=rand, reference_seeds=demos.reference_seeds,
+                            progress=False)
+        result.update({
+            "algorithm": algo, "config": dataclasses.asdict(config.algo),
+            "train_normalized_return": summary["normalized_return"],
+            "train_return": summary["return_mean"], "train_env_steps": summary["env_steps"],
+            "train_wall_s": summary["wall_s"], "run_dir": str(out)})
+        model = irlgan.load(out / "model.pt")
+        if method == "gail":
+            policy, seconds = model.policy, 0.0
+        else:
+            def reward_fn(rollout, model=model):
+                return -model.step_cost(rollout.obs, rollout.actions)
+
+            config_rl = default_expert_config(TEST_ENV)
+            trained = train_expert(TEST_ENV, args.transfer_steps, seed + 100, config_rl,
+                                   reward_fn=reward_fn)
+            policy, seconds = trained.policy, trained.wall_s
+            gamma = config_rl.ppo.gamma
+
+            def learned(obs, act, next_obs, model=model):
+                return -model.step_cost(obs.float(), act.float()).double()
+
+            result["epic"] = epic_to_truth(learned, gamma)
+            result["reward_map"] = reward_map(model)
+    returns = evaluate_policy(policy, TEST_ENV, 50, EVAL_SEED_BASE)
+    result.update({
+        "test_return": float(returns.mean()), "test_return_std": float(returns.std()),
+        "test_normalized_return": float(normalized_return(
+            float(returns.mean()), test_info["expert_return"], test_info["random_return"])),
+        "transfer_wall_s": seconds, "transfer_env_steps": args.transfer_steps,
+        "load_avg_1min_after": os.getloadavg()[0]})
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# The table
+# ----------------------------------------------------------------------------------------------
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs)
+
+
+def format_table(table: dict) -> str:
+    """Seed-by-seed rows, then means, with the paper's numbers beside them."""
+    info = table["experts"]
+    tr, te = info[TRAIN_ENV], info[TEST_ENV]
+    lines = [
+        "Shifting maze: learn on PointMazeLeft (opening left), then a fresh policy on the learned",
+        "reward alone in PointMazeRight (opening right); 50 held-out episodes each.",
+        f"Training maze: R_expert {tr['expert_return']:.2f}, R_random {tr['random_return']:.2f};"
+        f" test maze: R_expert {te['expert_return']:.2f}, R_random {te['random_return']:.2f}.",
+        f"EPIC to the true reward: D_S = D_A = uniform on [-1, 1]^2, s' by the test maze; "
+        f"{EPIC_N_MEAN} samples per mean, {EPIC_N_COVERAGE} coverage transitions.",
+        "",
+        f"{'method':<24}{'seed':>5}{'train norm':>12}{'test return':>13}{'test norm':>11}"
+        f"{'EPIC':>8}{'train s':>9}{'transfer s':>12}"]
+    order = list(LABELS)
+    runs = sorted(table["runs"], key=lambda r: (order.index(r["method"]), r["seed"]))
+    for r in runs:
+        train = r.get("train_normalized_return")
+        epic = r.get("epic")
+        lines.append(
+            f"{LABELS[r['method']]:<24}{r['seed']:>5}"
+            f"{'' if train is None else f'{train:.3f}':>12}{r['test_return']:>13.2f}"
+            f"{r['test_normalized_return']:>11.3f}{'' if epic is None else f'{epic:.3f}':>8}"
+            f"{r.get('train_wall_s', 0):>9.0f}{r['transfer_wall_s']:>12.0f}")
+    lines += ["", "Means over seeds (the paper's return in its own maze, its scale, beside):"]
+    for method in order:
+        rs = [r for r in runs if r["method"] == method]
+        if not rs:
+            continue
+        ret = _mean([r["test_return"] for r in rs])
+        norm = _mean([r["test_normalized_return"] for r in rs])
+        epic = [r["epic"] for r in rs if "epic" in r]
+        lines.append(f"{LABELS[method]:<24} test return {ret:8.2f}  normalised {norm:6.3f}  "
+                     + (f"EPIC {_mean(epic):.3f}  " if epic else "")
+                     + f"({len(rs)} seeds; paper {PAPER[method]})")
+    return "\n".join(lines) + "\n"
+
+
+def plot(table: dict, folder: Path) -> None:
+    """maze_transfer.png (returns beside the paper's) and maze_rewards.png (reward maps)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from irlgan.envs import MAZE_GOAL
+
+    folder.mkdir(parents=True, exist_ok=True)
+    order = [m for m in LABELS if any(r["method"] == m for r in table["runs"])]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax = axes[0]
+    for i, method in enumerate(order):
+        values = [r["test_return"] for r in table["runs"] if r["method"] == method]
+        ax.bar(i, np.mean(values), color="C0" if method != "rl-true" else "k", alpha=0.6)
+        ax.scatter([i] * len(values), values, color="k", s=10, zorder=3)
+    te = table["experts"][TEST_ENV]
+    ax.axhline(te["random_return"], color="grey", ls=":", lw=1, label="uniform actions")
+    ax.axhline(te["expert_return"], color="k", ls="--", lw=1, label="the test maze's expert")
+    ax.set_xticks(range(len(order)), [LABELS[m] for m in order], rotation=30, ha="right",
+                  fontsize=8)
+    ax.set_ylabel("true return in the test maze")
+    ax.set_title("irlgan (bars: mean, dots: seeds)")
+    ax.legend(fontsize=7)
+    ax = axes[1]
+    paper = [m for m in LABELS if m in PAPER]
+    ax.bar(range(len(paper)), [PAPER[m] for m in paper],
+           color=["k" if m == "rl-true" else "C1" for m in paper], alpha=0.6)
+    ax.set_xticks(range(len(paper)), [LABELS[m] for m in paper], rotation=30, ha="right",
+                  fontsize=8)
+    ax.set_title("Fu et al. 2018, table 1 (their maze and scale)")
+    fig.savefig(folder / "maze_transfer.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+    maps = [(LABELS[r["method"]] + f", seed {r['seed']}", np.array(r["reward_map"]))
+            for r in sorted(table["runs"], key=lambda r: (list(LABELS).index(r["method"]),
+                                                          r["seed"]))
+            if "reward_map" in r and r["seed"] == 0]
+    n = 41
+    axis = np.linspace(-1, 1, n)
+    xs, ys = np.meshgrid(axis, axis)
+    truth = -np.hypot(xs - MAZE_GOAL[0], ys - MAZE_GOAL[1])
+    panels = [("true reward -|x - goal|", truth)] + maps
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.0), squeeze=False)
+    for ax, (title, values) in zip(axes[0], panels, strict=True):
+        ax.imshow(values, origin="lower", extent=(-1, 1, -1, 1), cmap="viridis")
+        ax.plot([-0.5, 1], [0, 0], color="w", lw=2)  # the training maze's wall
+        ax.plot([-1, 0.5], [0, 0], color="r", lw=1, ls="--")  # the test maze's wall
+        ax.plot(*MAZE_GOAL, marker="*", color="r", ms=9)
+        ax.set_title(title, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("learned reward at u = 0 (white: training wall, red dashes: test wall)",
+                 fontsize=9)
+    fig.savefig(folder / "maze_rewards.png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--methods", nargs="+", default=list(METHODS) + ["rl-true"],
+                        choices=list(METHODS) + ["rl-true"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--steps", type=int, default=None,
+                        help="override the adversarial runs' environment steps")
+    parser.add_argument("--transfer-steps", type=int, default=200_000,
+                        help="environment steps of every policy trained in the test maze")
+    parser.add_argument("--set", action="append", default=[],
+                        help="KEY=VALUE override of the adversarial runs (as `irlgan train`)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs side by side")
+    parser.add_argument("--redo", action="store_true", help="run again what the JSON holds")
+    parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--experts", default=str(ROOT / "runs" / "experts"))
+    parser.add_argument("--runs", default=str(ROOT / "runs" / "transfer-maze"))
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--demos", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--test-expert", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.single:
+        run_single(args)
+        return
+    results_path = Path(args.results) / "transfer_maze.json"
+    table = json.loads(results_path.read_text()) if results_path.is_file() else {"runs": []}
+
+    def finish() -> None:
+        (Path(args.results) / "transfer_maze.txt").write_text(format_table(table))
+        print(format_table(table))
+        plot(table, ROOT / "docs" / "assets" / "transfer")
+
+    if args.table_only:
+        finish()
+        return
+    folders = {env: ensure_expert(env, Path(args.experts)) for env in (TRAIN_ENV, TEST_ENV)}
+    table["experts"] = {}
+    for env, folder in folders.items():
+        info = json.loads((folder / "expert.json").read_text())
+        table["experts"][env] = {k: info.get(k) for k in (
+            "expert_return", "random_return", "env_steps", "train_wall_s", "demo_episodes",
+            "demo_normalized_return")}
+    todo = [(m, s) for m in args.methods for s in args.seeds
+            if args.redo or not any(r["method"] == m and r["seed"] == s for r in table["runs"])]
+    print(f"{len(todo)} runs to do ({len(table['runs'])} already in {results_path.name})",
+          flush=True)
+    running: list[tuple[str, int, subprocess.Popen, float]] = []
+    while todo or running:
+        while todo and len(running) < args.jobs:
+            method, seed = todo.pop(0)
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--single", "--methods",
+                   method, "--seeds", str(seed), "--demos", str(folders[TRAIN_ENV]),
+                   "--test-expert", str(folders[TEST_ENV]), "--runs", args.runs,
+                   "--transfer-steps", str(args.transfer_steps)]
+            if args.steps:
+                cmd += ["--steps", str(args.steps)]
+            for item in args.set:
+                cmd += ["--set", item]
+            proc = subprocess.Popen(cmd, env=_child_env(), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            running.append((method, seed, proc, time.perf_counter()))
+        time.sleep(1.0)
+        for item in list(running):
+            method, seed, proc, t0 = item
+            if proc.poll() is None:
+                continue
+            running.remove(item)
+            out, err = proc.communicate()
+            line = [x for x in out.splitlines() if x.startswith("RESULT ")]
+            if proc.returncode != 0 or not line:
+                print(err[-3000:], file=sys.stderr)
+                print(f"run {method} seed {seed} failed", file=sys.stderr, flush=True)
+                continue
+            result = json.loads(line[-1][len("RESULT "):])
+            result["process_wall_s"] = time.perf_counter() - t0
+            result["overrides"] = args.set
+            table["runs"] = [r for r in table["runs"]
+                             if not (r["method"] == method and r["seed"] == seed)]
+            table["runs"].append(result)
+            print(f"{LABELS[method]:<24} seed {seed}: test return {result['test_return']:.2f} "
+                  f"(normalised {result['test_normalized_return']:.3f}), train "
+                  f"{result.get('train_normalized_return', float('nan')):.3f}, EPIC "
+                  f"{result.get('epic', float('nan')):.3f}", flush=True)
+            results_path.parent.mkdir(parents=True, exist_ok=True)
+            results_path.write_text(json.dumps(table, indent=1) + "\n")
+    finish()
+
+
+if __name__ == "__main__":
+    main()

@@ -43,3 +43,14 @@ def test_mountain_car_finds_the_flag_with_wide_initial_exploration():
     returns = evaluate_policy(result.policy, "MountainCarContinuous-v0", 20)
     assert float(random_returns("MountainCarContinuous-v0", 20).mean()) < 0
     assert float(returns.mean()) > 50, returns.mean()  # reaching the flag pays +100
+
+
+def test_maze_expert_goes_round_the_wall_where_a_greedy_controller_stays_below_it():
+    env_id = "irlgan/PointMazeLeft-v0"
+    goal = np.array([0.0, 0.7])
+    greedy, _ = run_episodes(env_id, [EVAL_SEED_BASE + i for i in range(20)],
+                             lambda obs: np.clip(2.0 * (goal - obs), -1.0, 1.0))
+    result = train_expert(env_id, 200_000, 0)  # the maze's preset (presets/experts.toml)
+    returns = evaluate_policy(result.policy, env_id, 20)
+    assert float(greedy.mean()) < -40, greedy.mean()  # it presses against the wall's middle
+    assert float(returns.mean()) > -20, returns.mean()

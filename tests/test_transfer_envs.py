@@ -101,3 +101,40 @@ def test_the_disabled_ant_has_short_front_legs_and_ants_interface() -> None:
         disabled_ant_xml(0.0)
     ant.close()
     disabled.close()
+
+
+def test_a_reward_of_the_state_before_the_move_is_epic_equivalent_to_the_mazes_own():
+    """r(s') = r(s) / gamma + gamma Phi(s') - Phi(s) with Phi = r / gamma: the maze's reward
+    -|s' - goal| and -|s - goal| are the same reward to EPIC (the transfer benchmark compares
+    learned rewards of the state before the move with it)."""
+    import torch
+
+    from irlgan.epic import epic_sampled
+
+    goal = torch.tensor(MAZE_GOAL, dtype=torch.float64)
+    env = PointMazeEnv(opening="right")
+
+    def states(n, g):
+        return torch.rand(n, 2, generator=g, dtype=torch.float64) * 2 - 1
+
+    def coverage(n, g):
+        s, a = states(n, g), states(n, g)
+        nxt = []
+        for x, u in zip(s.numpy(), a.numpy(), strict=True):
+            env.state = x.copy()
+            nxt.append(env.step(u)[0])
+        return s, a, torch.as_tensor(np.array(nxt), dtype=torch.float64)
+
+    def after(obs, act, next_obs):
+        return -(next_obs - goal).norm(dim=-1)
+
+    def before(obs, act, next_obs):
+        return -(obs - goal).norm(dim=-1)
+
+    def mirrored(obs, act, next_obs):  # a goal below the wall
+        return -(obs + goal).norm(dim=-1)
+
+    kwargs = dict(sample_states=states, sample_actions=states, sample_coverage=coverage,
+                  n_mean=256, n_coverage=1024)
+    assert epic_sampled(after, before, 0.99, **kwargs) < 1e-6
+    assert epic_sampled(after, mirrored, 0.99, **kwargs) > 0.3

@@ -157,8 +157,10 @@ def train_expert(
         quiet: hide the progress bar.
         callback: called with each iteration's history row.
         reward_fn: the reward PPO trains on, ``rollout -> float32 [T, E]`` (for example a
-            learned reward on a changed task); None: the environment's own reward. The
-            ``episode_return`` of the history stays the environment's return either way.
+            learned reward on a changed task, computed once per rollout in a batch, where
+            `irlgan.wrappers.LearnedReward` does it per step for any learner); None: the
+            environment's own reward. The history's ``episode_return`` stays the environment's
+            return either way.
 
     Returns:
         An `ExpertResult`.

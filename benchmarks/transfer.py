@@ -55,6 +55,7 @@ LABELS = {"airl": "AIRL state-only", "airl-sa": "AIRL state-action",
 PAPER = {"gan-gcl-sa": -40.2, "gan-gcl": -41.8, "airl-sa": -31.2, "airl": -8.82,
          "gail": -29.9, "rl-true": -8.45}
 EPIC_N_MEAN, EPIC_N_COVERAGE, EPIC_SEED = 512, 4096, 0
+MAZE_GOAL_TEXT = "(+0.00, +0.70)"
 
 
 def _slug(env_id: str) -> str:
@@ -217,6 +218,14 @@ def _mean(xs: list[float]) -> float:
     return sum(xs) / len(xs)
 
 
+def map_peak(reward_map: list[list[float]]) -> tuple[float, float]:
+    """(x, y) of the largest value of a `reward_map` grid."""
+    n = len(reward_map)
+    flat = [(v, i, j) for i, row in enumerate(reward_map) for j, v in enumerate(row)]
+    _, i, j = max(flat)
+    return -1 + 2 * j / (n - 1), -1 + 2 * i / (n - 1)
+
+
 def format_table(table: dict) -> str:
     """Seed-by-seed rows, then means, with the paper's numbers beside them."""
     info = table["experts"]
@@ -228,19 +237,23 @@ def format_table(table: dict) -> str:
         f" test maze: R_expert {te['expert_return']:.2f}, R_random {te['random_return']:.2f}.",
         f"EPIC to the true reward: D_S = D_A = uniform on [-1, 1]^2, s' by the test maze; "
         f"{EPIC_N_MEAN} samples per mean, {EPIC_N_COVERAGE} coverage transitions.",
+        f"peak at: where the learned reward (at u = 0, on a 41 x 41 grid of the box) is largest;"
+        f" the goal is {MAZE_GOAL_TEXT}.",
         "",
         f"{'method':<24}{'seed':>5}{'train norm':>12}{'test return':>13}{'test norm':>11}"
-        f"{'EPIC':>8}{'train s':>9}{'transfer s':>12}"]
+        f"{'EPIC':>8}{'peak at':>16}{'train s':>9}{'transfer s':>12}"]
     order = list(LABELS)
     runs = sorted(table["runs"], key=lambda r: (order.index(r["method"]), r["seed"]))
     for r in runs:
         train = r.get("train_normalized_return")
         epic = r.get("epic")
+        peak = ("({:+.2f}, {:+.2f})".format(*map_peak(r["reward_map"]))
+                if "reward_map" in r else "")
         lines.append(
             f"{LABELS[r['method']]:<24}{r['seed']:>5}"
             f"{'' if train is None else f'{train:.3f}':>12}{r['test_return']:>13.2f}"
             f"{r['test_normalized_return']:>11.3f}{'' if epic is None else f'{epic:.3f}':>8}"
-            f"{r.get('train_wall_s', 0):>9.0f}{r['transfer_wall_s']:>12.0f}")
+            f"{peak:>16}{r.get('train_wall_s', 0):>9.0f}{r['transfer_wall_s']:>12.0f}")
     lines += ["", "Means over seeds (the paper's return in its own maze, its scale, beside):"]
     for method in order:
         rs = [r for r in runs if r["method"] == method]

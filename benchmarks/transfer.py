@@ -238,31 +238,34 @@ def format_table(table: dict) -> str:
         f"EPIC to the true reward: D_S = D_A = uniform on [-1, 1]^2, s' by the test maze; "
         f"{EPIC_N_MEAN} samples per mean, {EPIC_N_COVERAGE} coverage transitions.",
         f"peak at: where the learned reward (at u = 0, on a 41 x 41 grid of the box) is largest;"
-        f" the goal is {MAZE_GOAL_TEXT}.",
+        f" the goal is {MAZE_GOAL_TEXT}. alpha: the adversarial run's entropy weight.",
         "",
-        f"{'method':<24}{'seed':>5}{'train norm':>12}{'test return':>13}{'test norm':>11}"
-        f"{'EPIC':>8}{'peak at':>16}{'train s':>9}{'transfer s':>12}"]
+        f"{'method':<24}{'seed':>5}{'alpha':>6}{'train norm':>12}{'test return':>13}"
+        f"{'test norm':>11}{'EPIC':>8}{'peak at':>16}{'train s':>9}{'transfer s':>12}"]
     order = list(LABELS)
     runs = sorted(table["runs"], key=lambda r: (order.index(r["method"]), r["seed"]))
     for r in runs:
         train = r.get("train_normalized_return")
         epic = r.get("epic")
+        alpha = f"{r['config']['entropy_weight']:g}" if "config" in r else ""
         peak = ("({:+.2f}, {:+.2f})".format(*map_peak(r["reward_map"]))
                 if "reward_map" in r else "")
         lines.append(
-            f"{LABELS[r['method']]:<24}{r['seed']:>5}"
+            f"{LABELS[r['method']]:<24}{r['seed']:>5}{alpha:>6}"
             f"{'' if train is None else f'{train:.3f}':>12}{r['test_return']:>13.2f}"
             f"{r['test_normalized_return']:>11.3f}{'' if epic is None else f'{epic:.3f}':>8}"
             f"{peak:>16}{r.get('train_wall_s', 0):>9.0f}{r['transfer_wall_s']:>12.0f}")
     lines += ["", "Means over seeds (the paper's return in its own maze, its scale, beside):"]
-    for method in order:
-        rs = [r for r in runs if r["method"] == method]
-        if not rs:
-            continue
+    groups: dict[tuple[str, float | None], list[dict]] = {}
+    for r in runs:
+        alpha = r["config"]["entropy_weight"] if "config" in r else None
+        groups.setdefault((r["method"], alpha), []).append(r)
+    for (method, alpha), rs in groups.items():
         ret = _mean([r["test_return"] for r in rs])
         norm = _mean([r["test_normalized_return"] for r in rs])
         epic = [r["epic"] for r in rs if "epic" in r]
-        lines.append(f"{LABELS[method]:<24} test return {ret:8.2f}  normalised {norm:6.3f}  "
+        label = LABELS[method] + ("" if alpha is None else f", alpha {alpha:g}")
+        lines.append(f"{label:<36} test return {ret:8.2f}  normalised {norm:6.3f}  "
                      + (f"EPIC {_mean(epic):.3f}  " if epic else "")
                      + f"({len(rs)} seeds; paper {PAPER[method]})")
     return "\n".join(lines) + "\n"
@@ -342,6 +345,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side")
     parser.add_argument("--redo", action="store_true", help="run again what the JSON holds")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--tag", default="transfer_maze",
+                        help="results file stem (plots only for the default)")
     parser.add_argument("--experts", default=str(ROOT / "runs" / "experts"))
     parser.add_argument("--runs", default=str(ROOT / "runs" / "transfer-maze"))
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
@@ -352,13 +357,14 @@ def main() -> None:
     if args.single:
         run_single(args)
         return
-    results_path = Path(args.results) / "transfer_maze.json"
+    results_path = Path(args.results) / f"{args.tag}.json"
     table = json.loads(results_path.read_text()) if results_path.is_file() else {"runs": []}
 
     def finish() -> None:
-        (Path(args.results) / "transfer_maze.txt").write_text(format_table(table))
+        (Path(args.results) / f"{args.tag}.txt").write_text(format_table(table))
         print(format_table(table))
-        plot(table, ROOT / "docs" / "assets" / "transfer")
+        if args.tag == "transfer_maze":
+            plot(table, ROOT / "docs" / "assets" / "transfer")
 
     if args.table_only:
         finish()

@@ -38,6 +38,8 @@ import sys
 import time
 from pathlib import Path
 
+from control import _child_env, ensure_expert  # benchmarks/control.py, beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_ENV = "irlgan/PointMazeLeft-v0"
 TEST_ENV = "irlgan/PointMazeRight-v0"
@@ -56,28 +58,6 @@ PAPER = {"gan-gcl-sa": -40.2, "gan-gcl": -41.8, "airl-sa": -31.2, "airl": -8.82,
          "gail": -29.9, "rl-true": -8.45}
 EPIC_N_MEAN, EPIC_N_COVERAGE, EPIC_SEED = 512, 4096, 0
 MAZE_GOAL_TEXT = "(+0.00, +0.70)"
-
-
-def _slug(env_id: str) -> str:
-    return env_id.replace("/", "-")
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["OMP_NUM_THREADS"] = "1"
-    return env
-
-
-def ensure_expert(env_id: str, experts: Path, seed: int = 0) -> Path:
-    """The expert folder of `env_id`, trained with `irlgan expert` (its preset) if missing."""
-    folder = experts / _slug(env_id)
-    if not (folder / "expert.json").is_file():
-        print(f"training the {env_id} expert into {folder} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "irlgan.cli", "expert", "--env", env_id, "--seed",
-                        str(seed), "--out", str(folder), "--quiet"], check=True,
-                       env=_child_env())
-    return folder
 
 
 # ----------------------------------------------------------------------------------------------

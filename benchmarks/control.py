@@ -32,6 +32,10 @@ TASKS = {
     "pendulum": "Pendulum-v1",
     "pointmass": "irlgan/PointMass-v0",
     "mountaincar": "MountainCarContinuous-v0",
+    "halfcheetah": "HalfCheetah-v5",
+    "hopper": "Hopper-v5",
+    "swimmer": "Swimmer-v5",
+    "ant": "Ant-v5",
 }
 ALGOS = ("airl", "gan-gcl", "gcl", "gail")
 
@@ -58,6 +62,26 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+def raw_env_steps_per_s(env_id: str, steps: int = 5_000, seed: int = 0) -> float:
+    """Steps per second of one bare gymnasium environment under uniform random actions (resets
+    included), the ceiling a training run's throughput is set beside."""
+    import gymnasium as gym
+
+    import irlgan.envs  # noqa: F401  (registers the irlgan/ ids)
+
+    env = gym.make(env_id)
+    env.action_space.seed(seed)
+    env.reset(seed=seed)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+    rate = steps / (time.perf_counter() - t0)
+    env.close()
+    return rate
+
+
 def run_single(args: argparse.Namespace) -> None:
     """One (task, algorithm, seed) run; prints one JSON line."""
     import torch
@@ -80,11 +104,13 @@ def run_single(args: argparse.Namespace) -> None:
 
         shutil.rmtree(out)
     load_before = os.getloadavg()[0]
+    raw_rate = raw_env_steps_per_s(env_id)
     summary = train_run(config, demos, out, demos_dir=args.demos, expert_return=expert,
                         random_return=rand, reference_seeds=demos.reference_seeds,
                         progress=False)
     summary["load_avg_1min_before"] = load_before
     summary["load_avg_1min_after"] = os.getloadavg()[0]
+    summary["raw_env_steps_per_s"] = raw_rate
     summary["run_dir"] = str(out)
     summary["curve"] = learning_curve(out)
     if env_id == "irlgan/PointMass-v0":
@@ -158,6 +184,10 @@ def main() -> None:
                 result = json.loads(line[-1][len("RESULT "):])
                 result["process_wall_s"] = time.perf_counter() - t0
                 result["overrides"] = args.set
+                if results_path.is_file():  # another invocation may have added runs meanwhile
+                    on_disk = json.loads(results_path.read_text())
+                    on_disk.setdefault("experts", {}).update(table.get("experts", {}))
+                    table = on_disk
                 table["runs"] = [r for r in table["runs"] if not (
                     r["env_id"] == env_id and r["algorithm"] == algo and r["seed"] == seed)]
                 table["runs"].append(result)
@@ -171,6 +201,7 @@ def main() -> None:
 
 def _row(r: dict) -> str:
     split = r["time_split_s"]
+    raw = f" of raw {r['raw_env_steps_per_s']:.0f}" if "raw_env_steps_per_s" in r else ""
     extra = ""
     if "cost_correlation" in r:
         extra = (f"  cost r={r['cost_correlation']:.3f}  fresh policy "
@@ -178,7 +209,7 @@ def _row(r: dict) -> str:
     return (f"{r['env_id']:<26} {r['algorithm']:<8} seed {r['seed']}  norm "
             f"{r['normalized_return']:7.3f}  return {r['return_mean']:9.1f} ± "
             f"{r['return_std']:6.1f}  steps {r['env_steps']:>7}  wall {r['wall_s']:6.1f} s  "
-            f"({r['env_steps_per_s']:5.0f} steps/s; rollout {split['rollout']:.0f} s, gen "
+            f"({r['env_steps_per_s']:5.0f} steps/s{raw}; rollout {split['rollout']:.0f} s, gen "
             f"{split['gen']:.0f} s, disc {split['disc']:.0f} s)  load "
             f"{r['load_avg_1min_before']:.1f}{extra}")
 
@@ -215,12 +246,15 @@ def format_markdown(tables: list[dict]) -> str:
         for r in sorted(table["runs"], key=lambda r: (r["env_id"], r["algorithm"], r["seed"])):
             t = r["time_split_s"]
             corr = f"{r['cost_correlation']:.3f}" if "cost_correlation" in r else ""
+            rate = f"{r['env_steps_per_s']:.0f}"
+            if "raw_env_steps_per_s" in r:
+                rate += f" (raw env {r['raw_env_steps_per_s']:.0f})"
             fresh = (f"{r['fresh_policy_normalized_return']:.3f}"
                      if "fresh_policy_normalized_return" in r else "")
             lines.append(
                 f"| {r['env_id']} | {r['algorithm']} | {r['seed']} | "
                 f"{r['normalized_return']:.3f} | {r['return_mean']:.1f} ± {r['return_std']:.1f} "
-                f"| {r['wall_s']:.0f} | {r['env_steps_per_s']:.0f} | {t['rollout']:.0f} / "
+                f"| {r['wall_s']:.0f} | {rate} | {t['rollout']:.0f} / "
                 f"{t['gen']:.0f} / {t['disc']:.0f} | {r['load_avg_1min_before']:.1f} | {corr} "
                 f"| {fresh} |")
     return "\n".join(lines) + "\n"
@@ -248,7 +282,7 @@ def plot(table: dict, folder: Path) -> None:
     by_env: dict[str, list[dict]] = {}
     for r in table["runs"]:
         by_env.setdefault(r["env_id"], []).append(r)
-    colors = {"airl": "C0", "gan-gcl": "C1", "gcl": "C2"}
+    colors = {"airl": "C0", "gan-gcl": "C1", "gcl": "C2", "gail": "C3"}
     for env_id, rs in by_env.items():
         fig, ax = plt.subplots(figsize=(6, 3.6))
         for r in rs:

@@ -54,6 +54,7 @@ DEFAULT_EXPERT_STEPS = {
     "MountainCarContinuous-v0": 300_000,
     "irlgan/PointMazeLeft-v0": 200_000,
     "irlgan/PointMazeRight-v0": 200_000,
+    "HalfCheetah-v5": 1_000_000,
 }
 """Training steps of `irlgan expert` when `--steps` is not given (else 500,000)."""
 

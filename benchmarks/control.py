@@ -149,11 +149,22 @@ def main() -> None:
     parser.add_argument("--tag", default="control", help="results file stem")
     parser.add_argument("--markdown", nargs="*", default=None, metavar="TAG",
                         help="print the named result files as markdown tables and exit")
+    parser.add_argument("--compare", nargs="+", default=None, metavar="TAG",
+                        help="plot the learning curves of the named result files together, one "
+                             "figure per task (docs/assets/control/<task>_settings.png), and exit")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--demos", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.single:
         run_single(args)
+        return
+    if args.compare is not None:
+        tables = {tag: json.loads((Path(args.results) / f"{tag}.json").read_text())
+                  for tag in args.compare}
+        text = format_compare(tables)
+        (Path(args.results) / f"{args.compare[0]}_settings.txt").write_text(text)
+        print(text, end="")
+        plot_compare(tables, ROOT / "docs" / "assets" / "control")
         return
     if args.markdown is not None:
         tables = [json.loads((Path(args.results) / f"{tag}.json").read_text())
@@ -309,6 +320,56 @@ def plot(table: dict, folder: Path) -> None:
         ax.set_title(env_id)
         ax.legend(fontsize=7, ncol=2)
         fig.savefig(folder / f"{_slug(env_id)}.png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+
+
+def format_compare(tables: dict[str, dict]) -> str:
+    """The runs of several result files, each with its file's tag and its `--set` overrides."""
+    lines = ["Settings compared (normalised return: expert = 1, random = 0; 50 held-out "
+             "episodes; overrides: `--set` over the task's preset)", ""]
+    experts = {}
+    for table in tables.values():
+        experts.update(table.get("experts", {}))
+    for env_id, info in sorted(experts.items()):
+        lines.append(f"{env_id}: R_expert {info['expert_return']:.1f}, R_random "
+                     f"{info['random_return']:.1f}")
+    for tag, table in tables.items():
+        lines += ["", f"{tag}:"]
+        for r in sorted(table["runs"], key=lambda r: (r["env_id"], r["algorithm"], r["seed"])):
+            lines.append(_row(r))
+            lines.append(f"    overrides: {' '.join(r.get('overrides') or []) or 'none'}")
+    return "\n".join(lines) + "\n"
+
+
+def plot_compare(tables: dict[str, dict], folder: Path) -> None:
+    """Learning curves of several result files (settings) per task, one colour per file and the
+    deterministic policy's final return as a dot at the end of each curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    envs = sorted({r["env_id"] for t in tables.values() for r in t["runs"]})
+    for env_id in envs:
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for i, (tag, table) in enumerate(tables.items()):
+            for r in (r for r in table["runs"] if r["env_id"] == env_id):
+                points = r.get("curve") or []
+                label = f"{tag}: {r['algorithm']} s{r['seed']} ({r['normalized_return']:.3f})"
+                ax.plot([p[0] for p in points], [p[1] for p in points], color=f"C{i}", lw=1,
+                        label=label)
+                ax.plot([r["env_steps"]], [r["return_mean"]], "o", color=f"C{i}", ms=4)
+        info = next((t["experts"][env_id] for t in tables.values()
+                     if env_id in t.get("experts", {})), None)
+        if info:
+            ax.axhline(info["expert_return"], color="k", ls="--", lw=1, label="expert")
+            ax.axhline(info["random_return"], color="grey", ls=":", lw=1, label="random")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("return (lines: training episodes; dots: final policy)")
+        ax.set_title(env_id)
+        ax.legend(fontsize=6)
+        fig.savefig(folder / f"{_slug(env_id)}_settings.png", dpi=110, bbox_inches="tight")
         plt.close(fig)
 
 

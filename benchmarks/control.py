@@ -11,9 +11,14 @@ Each (task, algorithm, seed) runs in its own process (`--single`), seeds one aft
 the point mass the script also measures the correlation of the learned and the true cost on the
 expert's state-action pairs, and trains a fresh policy on the learned cost alone.
 
+Every run also records the bare environment's steps per second, measured in the same process
+before training (`raw_env_steps_per_s`), beside the training throughput.
+
 Usage:
     python benchmarks/control.py                       # the full table (hours on 2 cores)
     python benchmarks/control.py --tasks pointmass --algos airl --seeds 0
+    python benchmarks/control.py --tasks halfcheetah --algos airl --seeds 0 --tag control_mujoco
+    python benchmarks/control.py --compare TAG1 TAG2   # runs of several result files together
 Writes benchmarks/results/control.json and control.txt, and docs/assets/control/*.png.
 """
 
@@ -137,7 +142,8 @@ def run_single(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--tasks", nargs="+", default=["pendulum", "pointmass", "mountaincar"],
+                        choices=list(TASKS), help="default: the three classic-control tasks")
     parser.add_argument("--algos", nargs="+", default=list(ALGOS), choices=list(ALGOS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=None, help="override total env steps")

@@ -317,16 +317,25 @@ def plot(table: dict, folder: Path) -> None:
             ret = [p[1] for p in points]
             ax.plot(steps, ret, color=colors.get(r["algorithm"], "k"), lw=1,
                     label=f"{r['algorithm']} s{r['seed']}")
-        info = table.get("experts", {}).get(env_id)
-        if info:
-            ax.axhline(info["expert_return"], color="k", ls="--", lw=1, label="expert")
-            ax.axhline(info["random_return"], color="grey", ls=":", lw=1, label="random")
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("return of training episodes")
-        ax.set_title(env_id)
-        ax.legend(fontsize=7, ncol=2)
-        fig.savefig(folder / f"{_slug(env_id)}.png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        _finish_figure(fig, ax, env_id, table.get("experts", {}).get(env_id),
+                       "return of training episodes", folder / f"{_slug(env_id)}.png",
+                       fontsize=7, ncol=2)
+
+
+def _finish_figure(fig, ax, env_id: str, info: dict | None, ylabel: str, path: Path,
+                   **legend: int) -> None:
+    """The expert and random lines, labels and legend of a learning-curve figure; saves it."""
+    import matplotlib.pyplot as plt
+
+    if info:
+        ax.axhline(info["expert_return"], color="k", ls="--", lw=1, label="expert")
+        ax.axhline(info["random_return"], color="grey", ls=":", lw=1, label="random")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(ylabel)
+    ax.set_title(env_id)
+    ax.legend(**legend)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
 
 
 def format_compare(tables: dict[str, dict]) -> str:
@@ -368,15 +377,9 @@ def plot_compare(tables: dict[str, dict], folder: Path) -> None:
                 ax.plot([r["env_steps"]], [r["return_mean"]], "o", color=f"C{i}", ms=4)
         info = next((t["experts"][env_id] for t in tables.values()
                      if env_id in t.get("experts", {})), None)
-        if info:
-            ax.axhline(info["expert_return"], color="k", ls="--", lw=1, label="expert")
-            ax.axhline(info["random_return"], color="grey", ls=":", lw=1, label="random")
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("return (lines: training episodes; dots: final policy)")
-        ax.set_title(env_id)
-        ax.legend(fontsize=6)
-        fig.savefig(folder / f"{_slug(env_id)}_settings.png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
+        _finish_figure(fig, ax, env_id, info,
+                       "return (lines: training episodes; dots: final policy)",
+                       folder / f"{_slug(env_id)}_settings.png", fontsize=6)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 import irlgan
@@ -138,3 +139,28 @@ def test_gcls_normalised_step_is_its_step_over_the_pulls_weight() -> None:
         assert abs(float(normed[6:].sum()) + 1) < 1e-12
         value, _ = gcl_cost_loss(c_d, lq_d, c_g, lq_g, normalize=True)
         assert float(value) == float(losses.cost_loss(c_d, lq_d, c_g, lq_g, b))
+
+
+def test_solved_log_z_init_starts_gan_gcl_at_the_self_consistent_log_z_once() -> None:
+    import dataclasses
+
+    demos = drift_demos()
+    first = {}
+    for init in ("zero", "solved"):
+        config = dataclasses.replace(SMALL, disc_steps=1, log_z_init=init)
+        algo = irlgan.GANGCL(make_drift, demos, config=config, seed=4, reward_net=Bowl())
+        rows: list[dict] = []
+        algo.learn(160, callback=lambda a, row, rows=rows: rows.append(row))
+        bias = algo.discriminator["log_z"].net[-1].bias
+        first[init] = (rows[0], float(bias.detach()))
+        algo.close()
+    zero, solved = first["zero"][0], first["solved"][0]
+    # the metrics are taken on the first step's batch before the step: with "zero" log Z sits
+    # far from the self-consistent value, with "solved" on it (identity (a): push = pull)
+    assert abs(zero["log_z_gap"]) > 5.0
+    # (to the float32 rounding of the offset)
+    assert abs(solved["log_z_gap"]) < 1e-4 and abs(solved["log_push_pull"]) < 1e-4
+    assert solved["log_z"] - zero["log_z"] == pytest.approx(zero["log_z_gap"], abs=1e-4)
+    # afterwards it is learned: the three later Adam steps move it by about the rate each
+    later = abs(first["solved"][1] - solved["log_z"])
+    assert later <= 4 * SMALL.disc_lr

@@ -97,6 +97,13 @@ class AdversarialConfig:
     """The default cost c(x) (AIRL: g(x); GAIL: D(x)) instead of a function of (x, u)."""
     log_z: Literal["initial_state", "scalar"] = "initial_state"
     """GAN-GCL, GCL: a learned log Z(x_0) (exact with random starts) or a scalar."""
+    log_z_init: Literal["zero", "solved"] = "zero"
+    """GAN-GCL: where the learned log Z starts. ``"zero"``: at 0. ``"solved"``: at the
+    discriminator's first step its offset is set to the self-consistent value on that batch
+    (`irlgan.losses.optimal_log_z`, where the pull on the demonstrations equals the push on the
+    samples, identity (a)), and it is learned from there. log q(tau) is a sum over the episode's
+    steps: with 1000-step episodes and about 4 nats of entropy a step it starts near -4000, and
+    a log Z starting at 0 calls every episode a demonstration until it has climbed that far."""
     gcl_normalize: bool = False
     """GCL: divide the cost step by the total weight of its pull on the demonstrations (its
     direction unchanged), so that it does not vanish below Adam's epsilon when the
@@ -147,6 +154,8 @@ class AdversarialConfig:
             raise ValueError(f"bc_steps must be a non-negative integer, got {self.bc_steps!r}")
         if self.log_z not in ("initial_state", "scalar"):
             raise ValueError(f"log_z must be 'initial_state' or 'scalar', got {self.log_z!r}")
+        if self.log_z_init not in ("zero", "solved"):
+            raise ValueError(f"log_z_init must be 'zero' or 'solved', got {self.log_z_init!r}")
         if self.generator not in ("ppo", "sac"):
             raise ValueError(f"generator must be 'ppo' or 'sac', got {self.generator!r}")
         if not (math.isfinite(self.disc_lr) and self.disc_lr > 0):
@@ -507,6 +516,10 @@ class AdversarialTrainer(TrainedParts):
         """The learned reward of the given kind for transitions [M, ...] -> [M]."""
         raise NotImplementedError
 
+    def before_first_discriminator_step(self, data: Any, gen: Any) -> None:
+        """Called once, before the discriminator's first step, with all the demonstrations and
+        samples of that iteration (`Transitions` or `Episodes`); nothing by default."""
+
     # ------------------------------------------------------------------------------------------
     # Construction helpers
     # ------------------------------------------------------------------------------------------
@@ -564,6 +577,10 @@ class AdversarialTrainer(TrainedParts):
                     gen_at: Callable[[Tensor], Any]) -> dict[str, float]:
         cfg = self.config
         stats: dict[str, float] = {}
+        if not self.disc_opt.state:  # its first step ever (the state is checkpointed with it)
+            every_d = torch.arange(n_data, device=self.device)
+            every_g = torch.arange(n_gen, device=self.device)
+            self.before_first_discriminator_step(data_at(every_d), gen_at(every_g))
         for _ in range(cfg.disc_steps):
             i_d = _subset(n_data, cfg.disc_batch, self.disc_gen, self.device)
             i_g = _subset(n_gen, cfg.disc_batch, self.disc_gen, self.device)

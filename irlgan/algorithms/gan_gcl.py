@@ -221,6 +221,19 @@ class GANGCL(AdversarialTrainer):
                  "log_z_gap": gap, "ess_gen_solved": ess_gen_solved,
                  "log_push_pull": balance, "log_pull": pull})
 
+    def before_first_discriminator_step(self, data: Episodes, gen: Episodes) -> None:
+        """With ``log_z_init="solved"``, shifts log Z's offset to the self-consistent value on
+        the batch (the shift `log_z_gap` reports); the metrics' ``log_z`` shows it."""
+        if self.config.log_z_init != "solved":
+            return
+        cost, log_z = self.discriminator["cost"], self.discriminator["log_z"]
+        with torch.no_grad():
+            c_d = episode_cost(cost, data.batch) + log_z(data.batch.obs[:, 0])
+            c_g = episode_cost(cost, gen.batch) + log_z(gen.batch.obs[:, 0])
+            shift = losses.optimal_log_z(c_d, data.log_q.to(c_d.dtype), c_g,
+                                         gen.log_q.to(c_g.dtype))
+            log_z.net[-1].bias.add_(float(shift))
+
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,
                        terminated: Tensor, kind: str) -> Tensor:

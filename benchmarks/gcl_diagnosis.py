@@ -65,6 +65,11 @@ def read_run(folder: Path) -> dict | None:
         rows = list(csv.DictReader(handle))
     if not rows or "ess_fraction" not in rows[0]:
         return None
+    # iterations without a discriminator step (no episode had finished yet: MuJoCo's 1000-step
+    # episodes span several rollouts) log no weights
+    rows = [r for r in rows if math.isfinite(float(r["ess_fraction"] or "nan"))]
+    if not rows:
+        return None
     steps = [int(r["env_steps"]) for r in rows]
     ess = [float(r["ess_fraction"]) for r in rows]
     counts = [float(r["ess"]) for r in rows] if "ess" in rows[0] else [math.nan]

@@ -16,6 +16,16 @@ and reports both sides' means and spreads, per episode and per step, and the AUC
 a classifier (the fraction of (generated, demonstrated) pairs in which the generated episode has
 the higher log q: 1 means log q alone separates every pair).
 
+When the demonstrations were sampled from an `irlgan expert` policy (its folder holds
+`policy.pt` and `expert.json` says `demo_deterministic: false`), the data's density is known
+exactly, p(tau) = sum_t log pi_E(u_t | x_t) up to the same start and transition factors, and so
+is the optimal discriminator, D*(tau) = p / (p + q) = sigmoid(log p - log q) (both normalised:
+Z = 1). The script then also reports the exact log-ratio log r = log p - log q on both sides
+(its mean over the samples is -KL(q || p), over the demonstrations KL(p || q)), the fraction of
+episodes on which D* is not saturated (0.01 < D* < 0.99), and log E_p[1 - D*], the total weight
+of the discriminator step's pull on the demonstrations at the optimum (0: full weight; minus
+hundreds: the logistic loss gives the cost no gradient even at its own optimum).
+
 Usage:
     python benchmarks/trajectory_separation.py RUN_DIR [RUN_DIR ...] [--episodes 16]
         [--tag trajectory_separation]
@@ -63,11 +73,50 @@ def _episodes(policy, env_id: str, count: int, seed: int):
     return out
 
 
-def _log_q(policy, obs, act) -> float:
+def _log_pi(policy, obs, act):
+    """Per-step log pi(u_t | x_t), float64 Tensor[L]."""
     import torch
 
     with torch.no_grad():
-        return float(policy.log_prob(obs, act).double().sum())
+        return policy.log_prob(obs, act).double()
+
+
+def _log_q(policy, obs, act) -> float:
+    return float(_log_pi(policy, obs, act).sum())
+
+
+def _expert_policy(demos_dir: Path):
+    """The expert policy the demonstrations were sampled from, or None (unknown, or its mode)."""
+    summary = demos_dir / "expert.json"
+    if not (demos_dir / "policy.pt").is_file() or not summary.is_file():
+        return None
+    if json.loads(summary.read_text()).get("demo_deterministic", True):
+        return None
+    from irlgan.rl import load_policy
+
+    return load_policy(demos_dir)
+
+
+def _optimal_discriminator(expert, policy, gen, data, log_q_gen, log_q_data) -> dict:
+    """The exact log-ratio and optimal discriminator on both sides (see the module's doc)."""
+    import math
+
+    import torch
+
+    log_r_gen = [_log_q(expert, o, a) - q for (o, a), q in zip(gen, log_q_gen, strict=True)]
+    log_r_data = [_log_q(expert, o, a) - q for (o, a), q in zip(data, log_q_data, strict=True)]
+    # the same log-ratio step by step: pi_E / pi, the policy part of a per-step discriminator's
+    # optimum (AIRL's and GAIL's also carry the ratio of the state marginals)
+    steps = torch.cat([_log_pi(expert, o, a) - _log_pi(policy, o, a) for o, a in gen + data])
+    per_step_unsaturated = float((steps.abs() < math.log(99)).double().mean())
+    both = torch.tensor(log_r_gen + log_r_data, dtype=torch.float64)
+    d_star = torch.sigmoid(both)
+    unsaturated = float(((d_star > 0.01) & (d_star < 0.99)).double().mean())
+    pull = torch.nn.functional.logsigmoid(-torch.tensor(log_r_data, dtype=torch.float64))
+    log_pull = float(torch.logsumexp(pull, 0)) - math.log(len(log_r_data))
+    return {"log_r_gen": _stats(log_r_gen), "log_r_data": _stats(log_r_data),
+            "d_star_unsaturated": unsaturated, "log_pull_at_optimum": log_pull,
+            "per_step_unsaturated": per_step_unsaturated}
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -92,6 +141,7 @@ def measure(run_dir: Path, episodes: int, seed: int = 0) -> list[dict]:
     data = [(torch.as_tensor(o[:len(a)], dtype=torch.float32),
              torch.as_tensor(a, dtype=torch.float32))
             for o, a in zip(demos.observations, demos.actions, strict=True)]
+    expert = _expert_policy(Path(config["demos"]))
     rows = []
     initial = build_algorithm(run, demos)
     try:
@@ -121,6 +171,9 @@ def measure(run_dir: Path, episodes: int, seed: int = 0) -> list[dict]:
                 "gap": g["mean"] - d["mean"], "gap_in_sd": (g["mean"] - d["mean"]) / spread,
                 "auc": sum(pairs) / len(pairs),
             })
+            if expert is not None:
+                rows[-1].update(_optimal_discriminator(expert, policy, gen, data, log_q_gen,
+                                                   log_q_data))
     finally:
         initial.close()
         newest.close()
@@ -144,6 +197,26 @@ def table(rows: list[dict]) -> str:
             f"{d['mean']:>12.1f} ± {d['sd']:>5.1f} "
             f"{r['per_step_gen']:>6.2f}/{r['per_step_data']:>6.2f} {r['gap']:>9.1f} "
             f"{r['gap_in_sd']:>7.1f} {r['auc']:>5.2f}")
+    exact = [r for r in rows if "log_r_gen" in r]
+    if exact:
+        lines += [
+            "",
+            "The exact optimal discriminator D* = sigmoid(log p - log q), p the expert's",
+            "trajectory density: log r = log p - log q on the samples (mean: -KL(q||p)) and on the",
+            "demonstrations (mean: KL(p||q)); the fraction of episodes with 0.01 < D* < 0.99; and",
+            "log E_p[1 - D*], the log of the total weight of the pull on the demonstrations;",
+            "per step: the fraction of steps (both sides) whose policy log-ratio",
+            "log pi_E - log pi lies within +-log 99 (0.01 < D < 0.99 for that ratio alone)",
+            "",
+            f"{'run':<28} {'policy':<24} {'log r gen':>18} {'log r data':>18} "
+            f"{'unsaturated':>11} {'log pull at D*':>14} {'per step':>8}",
+        ]
+        for r in exact:
+            g, d = r["log_r_gen"], r["log_r_data"]
+            lines.append(
+                f"{r['run']:<28} {r['policy']:<24} {g['mean']:>10.1f} ± {g['sd']:>5.1f} "
+                f"{d['mean']:>10.1f} ± {d['sd']:>5.1f} {r['d_star_unsaturated']:>11.2f} "
+                f"{r['log_pull_at_optimum']:>14.1f} {r['per_step_unsaturated']:>8.2f}")
     return "\n".join(lines) + "\n"
 
 

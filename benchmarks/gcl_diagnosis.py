@@ -79,6 +79,9 @@ def read_run(folder: Path) -> dict | None:
     algorithm = config.get("algorithm") or folder.name.split("-")[0]
     if config.get("algo", {}).get("gcl_normalize"):
         algorithm += " (normalised)"
+    label = folder.name
+    if config.get("algo", {}).get("log_z_init") == "solved":
+        label += " (log Z solved)"
     second = ess[len(ess) // 2:]
     half = rows[len(rows) // 2:]
     acc = [min(float(r["disc_acc_data"]), float(r["disc_acc_gen"])) for r in half]
@@ -108,7 +111,7 @@ def read_run(folder: Path) -> dict | None:
             gap_stats[f"ess_gen_solved_mean_{name}_half"] = _mean_finite(solved[part])
     return {
         **gap_stats, "log_z_gap": gap, "log_push_pull": lean,
-        "run": folder.name, "algorithm": algorithm, "env_id": done.get("env_id", ""),
+        "run": label, "algorithm": algorithm, "env_id": done.get("env_id", ""),
         "seed": done.get("seed"), "normalized_return": done.get("normalized_return"),
         "ess_median_2nd_half": statistics.median(second),
         "ess_p10_2nd_half": sorted(second)[max(0, math.ceil(0.1 * len(second)) - 1)],

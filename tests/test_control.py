@@ -72,7 +72,10 @@ def test_presets_are_what_was_measured() -> None:
     pendulum = default_config("airl", "Pendulum-v1")
     assert (pendulum.algo.anneal_lr, pendulum.algo.entropy_weight, pendulum.algo.disc_batch) == (
         True, 0.1, 1024)
-    assert default_config("gail", "Hopper-v5").algo == AdversarialConfig()
+    assert default_config("gail", "Walker2d-v5").algo == AdversarialConfig()  # no table
+    hopper = default_config("airl", "Hopper-v5")
+    assert (hopper.total_steps, hopper.algo.disc_lr, hopper.algo.entropy_weight) == (
+        1_000_000, 3e-2, 1.0)
 
 
 def test_load_demos_checks_the_environment(demo_dir: Path) -> None:

@@ -1,0 +1,109 @@
+"""An expert irlgan did not train: stable-baselines3's PPO, at its own default settings.
+
+Every imitation benchmark should also run on demonstrations from an expert that irlgan's own
+generator did not produce, so that defaults are not fitted to one expert's habits. This script
+trains stable-baselines3's `PPO("MlpPolicy", env)` with every setting at the library's default
+(one environment, 2048-step rollouts, 10 epochs, two 64-unit tanh layers, no observation
+normalisation) except, with `--batch-size`, the minibatch size (SB3's default is 64; 256 makes
+the update about four times cheaper on a CPU), then writes a demonstrations folder in the format
+`benchmarks/control.py --experts DIR` reads:
+
+* 50 episodes recorded with `irlgan.data.record`, actions *sampled* from the policy (as
+  irlgan's own experts' demonstrations are), on the reset seeds 3,000,000 onwards (never used
+  for training or for evaluation);
+* references measured with `Demonstrations.measure_references` on the held-out evaluation
+  seeds (`irlgan.rl.EVAL_SEED_BASE` onwards, 50 of them): the expert is SB3's deterministic
+  policy, random is uniform actions;
+* `expert.json`, a summary (`schema: irlgan.outside-expert`) with the training time, and the
+  SB3 model itself (`sb3_ppo.zip`).
+
+Usage:
+    pip install -e ".[sb3,mujoco]"
+    python benchmarks/outside_expert.py --env HalfCheetah-v5 \\
+        --out runs/outside-experts/HalfCheetah-v5
+    python benchmarks/control.py --tasks halfcheetah --algos airl --seeds 0 \\
+        --experts runs/outside-experts --tag control_mujoco_sb3 --runs runs/mujoco-sb3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+DEMO_SEED_BASE = 3_000_000
+DEMO_EPISODES = 50
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", required=True, help="gymnasium id")
+    parser.add_argument("--steps", type=int, default=1_000_000, help="PPO training steps")
+    parser.add_argument("--batch-size", type=int, default=64, help="PPO minibatch (SB3: 64)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, help="folder to write (must not exist)")
+    args = parser.parse_args(argv)
+
+    out = Path(args.out)
+    if out.exists():
+        print(f"error: {out} exists; give a new folder", file=sys.stderr)
+        return 2
+    try:
+        from stable_baselines3 import PPO
+    except ImportError:
+        print("error: stable-baselines3 is not installed (pip install -e \".[sb3]\")",
+              file=sys.stderr)
+        return 2
+    import gymnasium as gym
+    import numpy as np
+    import torch
+
+    import irlgan
+    import irlgan.envs  # noqa: F401  (registers the irlgan/ ids)
+    from irlgan.rl import EVAL_EPISODES, EVAL_SEED_BASE
+
+    torch.set_num_threads(1)
+    env = gym.make(args.env)
+    model = PPO("MlpPolicy", env, batch_size=args.batch_size, seed=args.seed, device="cpu",
+                verbose=0)
+    start = time.perf_counter()
+    model.learn(total_timesteps=args.steps, progress_bar=False)
+    train_s = time.perf_counter() - start
+    env.close()
+
+    def sampled(obs):
+        return model.predict(obs, deterministic=False)
+
+    def mode(obs):
+        return model.predict(obs, deterministic=True)
+
+    start = time.perf_counter()
+    demos = irlgan.data.record(args.env, sampled, episodes=DEMO_EPISODES, seed=DEMO_SEED_BASE,
+                               references=False)
+    seeds = [EVAL_SEED_BASE + i for i in range(EVAL_EPISODES)]
+    demos = demos.measure_references(args.env, mode, seeds)
+    out.mkdir(parents=True)
+    demos.save(out)
+    model.save(out / "sb3_ppo.zip")
+    summary = {
+        "schema": "irlgan.outside-expert", "schema_version": 1, "env_id": args.env,
+        "learner": "stable-baselines3 PPO, default settings", "batch_size": args.batch_size,
+        "seed": args.seed,
+        "env_steps": args.steps, "expert_return": demos.expert_return,
+        "random_return": demos.random_return, "eval_seed_base": EVAL_SEED_BASE,
+        "eval_episodes": EVAL_EPISODES, "demo_episodes": DEMO_EPISODES,
+        "demo_seed_base": DEMO_SEED_BASE, "demo_deterministic": False,
+        "demo_return_mean": float(np.mean(demos.returns)), "train_wall_s": train_s,
+        "record_wall_s": time.perf_counter() - start,
+    }
+    (out / "expert.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(f"{args.env}: SB3 PPO expert {demos.expert_return:.1f} (random "
+          f"{demos.random_return:.1f}), demonstrations {summary['demo_return_mean']:.1f}, "
+          f"trained in {train_s:.0f} s; wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

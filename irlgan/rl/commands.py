@@ -57,6 +57,7 @@ DEFAULT_EXPERT_STEPS = {
     "HalfCheetah-v5": 1_000_000,
     "Swimmer-v5": 1_000_000,
     "Hopper-v5": 1_000_000,
+    "Ant-v5": 1_000_000,
 }
 """Training steps of `irlgan expert` when `--steps` is not given (else 500,000)."""
 

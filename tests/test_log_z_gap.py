@@ -164,3 +164,41 @@ def test_solved_log_z_init_starts_gan_gcl_at_the_self_consistent_log_z_once() ->
     # afterwards it is learned: the three later Adam steps move it by about the rate each
     later = abs(first["solved"][1] - solved["log_z"])
     assert later <= 4 * SMALL.disc_lr
+
+
+def test_gan_gcls_normalised_step_is_gcls_at_the_gap_and_keeps_log_zs_gradient() -> None:
+    from irlgan.algorithms import gan_gcl_cost_loss
+
+    g = torch.Generator().manual_seed(11)
+    for spread in (3.0, 80.0):  # an overlapping batch, and one separated by tens of nats
+        c_d, lq_d = spread * torch.randn(6, generator=g, dtype=torch.float64), \
+            spread * torch.randn(6, generator=g, dtype=torch.float64)
+        c_g, lq_g = spread * torch.randn(9, generator=g, dtype=torch.float64) + spread, \
+            spread * torch.randn(9, generator=g, dtype=torch.float64)
+        b = float(losses.optimal_log_z(c_d, lq_d, c_g, lq_g))
+        for log_z in (b, b - 7.0):  # at the self-consistent log Z, and below it
+            def step(cd, cg, zd, zg, normalize, lq_d=lq_d, lq_g=lq_g):
+                return gan_gcl_cost_loss(cd, lq_d, cg, lq_g, zd, zg, normalize=normalize)
+            zd, zg = torch.full((6,), log_z, dtype=torch.float64), \
+                torch.full((9,), log_z, dtype=torch.float64)
+            raw = _grads(lambda *t: step(*t, False), c_d, c_g, zd, zg)
+            normed = _grads(lambda *t: step(*t, True), c_d, c_g, zd, zg)
+            # log Z's gradient and the value are the loss's own
+            assert torch.equal(normed[15:], raw[15:])
+            assert float(step(c_d, c_g, zd, zg, True)) == float(step(c_d, c_g, zd, zg, False))
+            # the costs' gradient: a weighted mean on each side, +1 on the data, -1 on samples
+            assert abs(float(normed[:6].sum()) - 1) < 1e-12
+            assert abs(float(normed[6:15].sum()) + 1) < 1e-12
+            # each side is the loss's own gradient on that side, rescaled
+            for part in (slice(0, 6), slice(6, 15)):
+                scale = float(raw[part].sum() / normed[part].sum())
+                assert float((normed[part] * scale - raw[part]).abs().max()) <= 1e-9 * float(
+                    raw[part].abs().max())
+        # at the self-consistent log Z it is GCL's normalised step (identity (b))
+        zd, zg = torch.full((6,), b, dtype=torch.float64), torch.full((9,), b, dtype=torch.float64)
+        def ours_of(cd, cg, lq_d=lq_d, lq_g=lq_g, zd=zd, zg=zg):
+            return gan_gcl_cost_loss(cd, lq_d, cg, lq_g, zd, zg, normalize=True)
+        def gcls_of(cd, cg, lq_d=lq_d, lq_g=lq_g):
+            return gcl_cost_loss(cd, lq_d, cg, lq_g, normalize=True)[0]
+        ours, gcls = _grads(ours_of, c_d, c_g), _grads(gcls_of, c_d, c_g)
+        assert float((ours - gcls).abs().max()) < 1e-9

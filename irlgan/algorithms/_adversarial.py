@@ -27,11 +27,32 @@ from irlgan import losses
 
 def gan_gcl_cost_loss(
     cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor, log_q_gen: Tensor,
-    log_z_data: Tensor, log_z_gen: Tensor,
+    log_z_data: Tensor, log_z_gen: Tensor, normalize: bool = False,
 ) -> Tensor:
-    """The GAN-GCL discriminator loss with per-trajectory log Z values (Tensor[N], Tensor[M])."""
-    return losses.discriminator_loss(cost_data, log_q_data, cost_gen, log_q_gen,
+    r"""The GAN-GCL discriminator loss with per-trajectory log Z values (Tensor[N], Tensor[M]).
+
+    With `normalize` the value and log Z's gradient are the loss's, and the costs' gradient is
+    each side's weights divided by their total: $\sum_i \tilde p_i \nabla c(\tau_i) - \sum_j
+    \tilde q_j \nabla c(\tau_j)$ with $\tilde p \propto 1 - D$ on the demonstrations and
+    $\tilde q \propto D$ on the samples, as GCL's normalised step (`gcl_cost_loss`), to which
+    it is equal at the self-consistent log Z. On a batch separated by thousands of nats the
+    loss's own gradient is of size $e^{-\text{thousands}}$, while these weights are then a
+    softmax of the logits on each side, which a shift of log Z leaves unchanged.
+    """
+    loss = losses.discriminator_loss(cost_data, log_q_data, cost_gen, log_q_gen,
                                      (log_z_data, log_z_gen))
+    if not normalize:
+        return loss
+    logsig = torch.nn.functional.logsigmoid
+    with torch.no_grad():
+        logit_data = -cost_data - log_z_data - log_q_data
+        logit_gen = -cost_gen - log_z_gen - log_q_gen
+        pull = torch.softmax(logsig(-logit_data), 0)  # (1 - D_i) / sum (1 - D)
+        push = torch.softmax(logsig(logit_gen), 0)  # D_j / sum D
+    for_log_z = losses.discriminator_loss(cost_data.detach(), log_q_data, cost_gen.detach(),
+                                          log_q_gen, (log_z_data, log_z_gen))
+    step = for_log_z + (pull * cost_data).sum() - (push * cost_gen).sum()
+    return loss.detach() + (step - step.detach())
 
 
 def _stable_cost_loss(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,

@@ -105,9 +105,10 @@ class AdversarialConfig:
     steps: with 1000-step episodes and about 4 nats of entropy a step it starts near -4000, and
     a log Z starting at 0 calls every episode a demonstration until it has climbed that far."""
     gcl_normalize: bool = False
-    """GCL: divide the cost step by the total weight of its pull on the demonstrations (its
-    direction unchanged), so that it does not vanish below Adam's epsilon when the
-    discriminator separates the trajectories (`irlgan.algorithms.gcl_cost_loss`)."""
+    """GCL, GAN-GCL: divide the cost step's weights on each side by their total (the direction
+    of the step on each side unchanged), so that it does not vanish below Adam's epsilon when
+    the discriminator separates the trajectories (`irlgan.algorithms.gcl_cost_loss`,
+    `irlgan.algorithms.gan_gcl_cost_loss`; GAN-GCL's log Z keeps the loss's own gradient)."""
     disc_lr: float = 3e-4
     """Adam learning rate of the discriminator (cost, reward network, log Z)."""
     disc_steps: int = 4

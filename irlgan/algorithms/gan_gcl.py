@@ -205,7 +205,8 @@ class GANGCL(AdversarialTrainer):
         c_d, c_g = episode_cost(cost, data.batch), episode_cost(cost, gen.batch)
         lz_d, lz_g = log_z(data.batch.obs[:, 0]), log_z(gen.batch.obs[:, 0])
         lq_d, lq_g = data.log_q.to(c_d.dtype), gen.log_q.to(c_g.dtype)
-        loss = losses.discriminator_loss(c_d, lq_d, c_g, lq_g, (lz_d, lz_g))
+        loss = gan_gcl_cost_loss(c_d, lq_d, c_g, lq_g, lz_d, lz_g,
+                                 normalize=self.config.gcl_normalize)
         # the same diagnostic as GCL's: the weights its cost gradient puts on the batch (at the
         # learned log Z rather than the self-consistent one)
         at = (c_d.detach(), lq_d, c_g.detach(), lq_g, (lz_d.detach(), lz_g.detach()))

@@ -180,6 +180,11 @@ def measure(run_dir: Path, episodes: int, seed: int = 0) -> list[dict]:
     return rows
 
 
+def _pm(stats: dict, width: int) -> str:
+    """'mean ± sd' of a `_stats` dict, the mean right-aligned in `width`."""
+    return f"{stats['mean']:>{width}.1f} ± {stats['sd']:>5.1f}"
+
+
 def table(rows: list[dict]) -> str:
     lines = [
         "log q(tau) = sum_t log pi(u_t | x_t) under the run's generator, of its own sampled",
@@ -193,8 +198,7 @@ def table(rows: list[dict]) -> str:
         g, d = r["log_q_gen"], r["log_q_data"]
         lines.append(
             f"{r['run']:<28} {r['policy']:<24} {r['env_steps']:>8} "
-            f"{r['mean_length_data']:>5.0f} {g['mean']:>10.1f} ± {g['sd']:>5.1f} "
-            f"{d['mean']:>12.1f} ± {d['sd']:>5.1f} "
+            f"{r['mean_length_data']:>5.0f} {_pm(g, 10)} {_pm(d, 12)} "
             f"{r['per_step_gen']:>6.2f}/{r['per_step_data']:>6.2f} {r['gap']:>9.1f} "
             f"{r['gap_in_sd']:>7.1f} {r['auc']:>5.2f}")
     exact = [r for r in rows if "log_r_gen" in r]
@@ -214,8 +218,8 @@ def table(rows: list[dict]) -> str:
         for r in exact:
             g, d = r["log_r_gen"], r["log_r_data"]
             lines.append(
-                f"{r['run']:<28} {r['policy']:<24} {g['mean']:>10.1f} ± {g['sd']:>5.1f} "
-                f"{d['mean']:>10.1f} ± {d['sd']:>5.1f} {r['d_star_unsaturated']:>11.2f} "
+                f"{r['run']:<28} {r['policy']:<24} {_pm(g, 10)} {_pm(d, 10)} "
+                f"{r['d_star_unsaturated']:>11.2f} "
                 f"{r['log_pull_at_optimum']:>14.1f} {r['per_step_unsaturated']:>8.2f}")
     return "\n".join(lines) + "\n"
 

@@ -25,6 +25,14 @@ def _batch(seed: int, n: int = 8, m: int = 11):
         draw(m, 3.0)
 
 
+def _spread_batch(g: torch.Generator, spread: float):
+    """Costs and log-densities of 6 demonstrations and 9 samples, the samples' costs higher by
+    `spread` on average."""
+    def draw(k: int) -> torch.Tensor:
+        return spread * torch.randn(k, generator=g, dtype=torch.float64)
+    return draw(6), draw(6), draw(9) + spread, draw(9)
+
+
 def _grads(loss_of, *tensors):
     leaves = [t.clone().requires_grad_() for t in tensors]
     loss_of(*leaves).backward()
@@ -122,10 +130,7 @@ def test_gcls_step_on_a_batch_separated_by_tens_of_nats_is_exact_in_float32() ->
 def test_gcls_normalised_step_is_its_step_over_the_pulls_weight() -> None:
     g = torch.Generator().manual_seed(7)
     for spread in (3.0, 80.0):  # an overlapping batch, and one separated by tens of nats
-        c_d, lq_d = spread * torch.randn(6, generator=g, dtype=torch.float64), \
-            spread * torch.randn(6, generator=g, dtype=torch.float64)
-        c_g, lq_g = spread * torch.randn(9, generator=g, dtype=torch.float64) + spread, \
-            spread * torch.randn(9, generator=g, dtype=torch.float64)
+        c_d, lq_d, c_g, lq_g = _spread_batch(g, spread)
         def step(cd, cg, normalize, lq_d=lq_d, lq_g=lq_g):
             return gcl_cost_loss(cd, lq_d, cg, lq_g, normalize=normalize)[0]
         raw = _grads(lambda cd, cg: step(cd, cg, False), c_d, c_g)
@@ -171,10 +176,7 @@ def test_gan_gcls_normalised_step_is_gcls_at_the_gap_and_keeps_log_zs_gradient()
 
     g = torch.Generator().manual_seed(11)
     for spread in (3.0, 80.0):  # an overlapping batch, and one separated by tens of nats
-        c_d, lq_d = spread * torch.randn(6, generator=g, dtype=torch.float64), \
-            spread * torch.randn(6, generator=g, dtype=torch.float64)
-        c_g, lq_g = spread * torch.randn(9, generator=g, dtype=torch.float64) + spread, \
-            spread * torch.randn(9, generator=g, dtype=torch.float64)
+        c_d, lq_d, c_g, lq_g = _spread_batch(g, spread)
         b = float(losses.optimal_log_z(c_d, lq_d, c_g, lq_g))
         for log_z in (b, b - 7.0):  # at the self-consistent log Z, and below it
             def step(cd, cg, zd, zg, normalize, lq_d=lq_d, lq_g=lq_g):

@@ -25,6 +25,15 @@ from torch import Tensor
 from irlgan import losses
 
 
+def _side_weights(logit_data: Tensor, logit_gen: Tensor) -> tuple[Tensor, Tensor]:
+    """Each side's weights in the discriminator loss's cost gradient, divided by their total
+    (no gradient): (1 - D_i) / sum (1 - D) on the demonstrations, D_j / sum D on the samples."""
+    logsig = torch.nn.functional.logsigmoid
+    with torch.no_grad():
+        return (torch.softmax(logsig(-logit_data.detach()), 0),
+                torch.softmax(logsig(logit_gen.detach()), 0))
+
+
 def gan_gcl_cost_loss(
     cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor, log_q_gen: Tensor,
     log_z_data: Tensor, log_z_gen: Tensor, normalize: bool = False,
@@ -43,12 +52,8 @@ def gan_gcl_cost_loss(
                                      (log_z_data, log_z_gen))
     if not normalize:
         return loss
-    logsig = torch.nn.functional.logsigmoid
-    with torch.no_grad():
-        logit_data = -cost_data - log_z_data - log_q_data
-        logit_gen = -cost_gen - log_z_gen - log_q_gen
-        pull = torch.softmax(logsig(-logit_data), 0)  # (1 - D_i) / sum (1 - D)
-        push = torch.softmax(logsig(logit_gen), 0)  # D_j / sum D
+    pull, push = _side_weights(-cost_data - log_z_data - log_q_data,
+                               -cost_gen - log_z_gen - log_q_gen)
     for_log_z = losses.discriminator_loss(cost_data.detach(), log_q_data, cost_gen.detach(),
                                           log_q_gen, (log_z_data, log_z_gen))
     step = for_log_z + (pull * cost_data).sum() - (push * cost_gen).sum()
@@ -64,8 +69,8 @@ def _stable_cost_loss(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,
     on the data as $1/N$ minus each demonstration's share of $\hat Z$, two terms of order $1/N$;
     on a batch the discriminator separates by tens of nats the difference is of order
     $e^{-40}$ and what comes out is rounding: measured on Pendulum's trajectory batches, a float32
-    gradient of norm $6	imes10^{-7}$ at cosine $-0.34$ to the exact one of norm
-    $2	imes10^{-20}$, which Adam then takes as a full step. The discriminator loss computes the
+    gradient of norm $6\times10^{-7}$ at cosine $-0.34$ to the exact one of norm
+    $2\times10^{-20}$, which Adam then takes as a full step. The discriminator loss computes the
     same weights as $\sigma(-\ell)$ and $\sigma(\ell)$, exact in the sigmoid's tails. The value
     returned is `cost_loss`'s.
 
@@ -81,12 +86,7 @@ def _stable_cost_loss(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,
         step = losses.discriminator_loss(cost_data, log_q_data, cost_gen, log_q_gen,
                                          log_z.detach())
         return value.detach() + (step - step.detach())
-    logsig = torch.nn.functional.logsigmoid
-    with torch.no_grad():
-        logit_data = -cost_data - log_z - log_q_data
-        logit_gen = -cost_gen - log_z - log_q_gen
-        pull = torch.softmax(logsig(-logit_data), 0)  # (1 - D_i) / sum (1 - D)
-        push = torch.softmax(logsig(logit_gen), 0)  # D_j / sum D
+    pull, push = _side_weights(-cost_data - log_z - log_q_data, -cost_gen - log_z - log_q_gen)
     step = (pull * cost_data).sum() - (push * cost_gen).sum()
     return value.detach() + (step - step.detach())
 

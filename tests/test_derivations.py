@@ -37,9 +37,11 @@ OUTPUT_KEYS = {"discriminator_logit_data", "discriminator_logit_gen", *O.LOSSES,
 
 @pytest.fixture(scope="module")
 def proved() -> tuple[list[derivations.ProofRecord], float]:
-    start = time.perf_counter()
+    # CPU time of this process (SymPy is single-threaded): a wall-clock limit would fail on a
+    # machine busy with other work, which says nothing about the proofs
+    start = time.process_time()
     records = prove_all()
-    return records, time.perf_counter() - start
+    return records, time.process_time() - start
 
 
 def load(family: str) -> dict:
@@ -108,7 +110,7 @@ def test_the_paper_sign_holds_exactly_after_flipping_the_energy(proved):
     assert flipped and flipped[0].residual == 0 and flipped[0].proved
 
 
-def test_all_proofs_run_in_under_a_minute(proved):
+def test_all_proofs_run_in_under_a_minute_of_cpu_time(proved):
     _, seconds = proved
     assert seconds < 60, seconds
 

@@ -82,6 +82,9 @@ def read_run(folder: Path) -> dict | None:
     label = folder.name
     if config.get("algo", {}).get("log_z_init") == "solved":
         label += " (log Z solved)"
+        algorithm += " (log Z solved)"
+    if config.get("algo", {}).get("gcl_normalize") and "normalized" not in label:
+        label += " (normalised)"
     second = ess[len(ess) // 2:]
     half = rows[len(rows) // 2:]
     acc = [min(float(r["disc_acc_data"]), float(r["disc_acc_gen"])) for r in half]
@@ -184,7 +187,8 @@ def main() -> None:
         for r in runs:
             if r["env_id"] != task:
                 continue
-            colour = {"gan-gcl": "C0", "gcl": "C3"}.get(r["algorithm"], "C1")
+            colour = {"gan-gcl": "C0", "gcl": "C3",
+                      "gan-gcl (log Z solved)": "C2"}.get(r["algorithm"], "C1")
             for row, key in ((0, "ess"), (1, "ess_gen")):
                 if len(r[key]) != len(r["steps"]):
                     continue  # an older run without this column

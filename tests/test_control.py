@@ -73,6 +73,8 @@ def test_presets_are_what_was_measured() -> None:
     assert (pendulum.algo.anneal_lr, pendulum.algo.entropy_weight, pendulum.algo.disc_batch) == (
         True, 0.1, 1024)
     assert default_config("gail", "Walker2d-v5").algo == AdversarialConfig()  # no table
+    assert default_config("gan-gcl", "HalfCheetah-v5").algo.gcl_normalize
+    assert not default_config("gcl", "HalfCheetah-v5").algo.gcl_normalize  # not compared there
     hopper = default_config("airl", "Hopper-v5")
     assert (hopper.total_steps, hopper.algo.disc_lr, hopper.algo.entropy_weight) == (
         1_000_000, 3e-2, 1.0)

@@ -343,3 +343,20 @@ def test_the_sac_generator_trains_through_the_same_loop_and_resumes_exactly(name
         assert torch.equal(x, y), k
     a.close()
     b.close()
+
+
+def test_demonstrated_actions_on_the_bounds_are_warned_about() -> None:
+    import warnings
+
+    demos = drift_demos()  # a clipped controller: about a third of its actions are on the bounds
+    inside = irlgan.Demonstrations.from_arrays(
+        demos.observations, [0.5 * a for a in demos.actions],
+        terminated=demos.episode_terminated, env_id=demos.env_id)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every action inside the bounds: no warning
+        irlgan.AIRL(make_drift, inside, config=SMALL, seed=0).close()
+    share = float(np.mean(np.concatenate([np.abs(a).max(-1) >= 1 for a in demos.actions])))
+    assert 0.1 < share < 0.9
+    with pytest.warns(UserWarning, match=rf"{100 * share:.1f}% of the demonstrated steps have "
+                                         r"an action on the bounds"):
+        irlgan.AIRL(make_drift, demos, config=SMALL, seed=0).close()

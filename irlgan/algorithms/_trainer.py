@@ -193,6 +193,31 @@ class AdversarialConfig:
         return float(self.ppo.gamma)
 
 
+def _warn_on_bound_actions(policy: nn.Module, actions: Tensor) -> None:
+    """Warns when demonstrated actions lie on the bounds of a squashed policy's action box.
+
+    A tanh-squashed policy has no density there (its `log_prob` moves such actions four machine
+    epsilons inside, where log pi is tens of nats below anything it samples), so a discriminator
+    that uses log pi (GAN-GCL, GCL, AIRL) tells those demonstrations apart by that term alone.
+    A policy that clips its actions (stable-baselines3's PPO and SAC with `clip`) records them.
+    """
+    center = getattr(policy, "action_center", None)
+    scale = getattr(policy, "action_scale", None)
+    if not isinstance(center, Tensor) or not isinstance(scale, Tensor) or actions.numel() == 0:
+        return
+    unit = (actions.to(center.dtype) - center) / scale
+    on_bound = (unit.abs() >= 1 - 1e-6).any(dim=-1).double().mean().item()
+    if on_bound > 0:
+        import warnings
+
+        warnings.warn(
+            f"{100 * on_bound:.1f}% of the demonstrated steps have an action on the bounds of "
+            f"the action space, where the squashed policy has no density: a discriminator that "
+            f"uses log pi (GAN-GCL, GCL, AIRL) separates them by log pi alone. Such actions come "
+            f"from a policy that clips its actions; move them inside the bounds first",
+            UserWarning, stacklevel=3)
+
+
 @dataclass(frozen=True)
 class Transitions:
     """Transitions seen by a per-step discriminator: obs [M, d_obs], act [M, d_act], next_obs
@@ -456,6 +481,7 @@ class AdversarialTrainer(TrainedParts):
             raise ValueError(f"policy has obs_dim/act_dim {policy.obs_dim}/{policy.act_dim}, "
                              f"the environment {obs_dim}/{act_dim}")
         self.policy = policy
+        _warn_on_bound_actions(policy, self.demo_transitions[1])
         self.bc_nll = math.nan
         if config.bc_steps:
             self.bc_nll = behaviour_cloning(policy, *self.demo_transitions[:2], config.bc_steps,

@@ -81,10 +81,6 @@ def _log_pi(policy, obs, act):
         return policy.log_prob(obs, act).double()
 
 
-def _log_q(policy, obs, act) -> float:
-    return float(_log_pi(policy, obs, act).sum())
-
-
 def _expert_policy(demos_dir: Path):
     """The expert policy the demonstrations were sampled from, or None (unknown, or its mode)."""
     summary = demos_dir / "expert.json"
@@ -97,17 +93,20 @@ def _expert_policy(demos_dir: Path):
     return load_policy(demos_dir)
 
 
-def _optimal_discriminator(expert, policy, gen, data, log_q_gen, log_q_data) -> dict:
-    """The exact log-ratio and optimal discriminator on both sides (see the module's doc)."""
+def _optimal_discriminator(expert, gen, data, pi_gen, pi_data) -> dict:
+    """The exact log-ratio and optimal discriminator on both sides (see the module's doc), given
+    the generator's per-step log pi of each episode (`pi_gen`, `pi_data`)."""
     import math
 
     import torch
 
-    log_r_gen = [_log_q(expert, o, a) - q for (o, a), q in zip(gen, log_q_gen, strict=True)]
-    log_r_data = [_log_q(expert, o, a) - q for (o, a), q in zip(data, log_q_data, strict=True)]
+    ratio_gen = [_log_pi(expert, o, a) - p for (o, a), p in zip(gen, pi_gen, strict=True)]
+    ratio_data = [_log_pi(expert, o, a) - p for (o, a), p in zip(data, pi_data, strict=True)]
+    log_r_gen = [float(r.sum()) for r in ratio_gen]
+    log_r_data = [float(r.sum()) for r in ratio_data]
     # the same log-ratio step by step: pi_E / pi, the policy part of a per-step discriminator's
     # optimum (AIRL's and GAIL's also carry the ratio of the state marginals)
-    steps = torch.cat([_log_pi(expert, o, a) - _log_pi(policy, o, a) for o, a in gen + data])
+    steps = torch.cat(ratio_gen + ratio_data)
     per_step_unsaturated = float((steps.abs() < math.log(99)).double().mean())
     both = torch.tensor(log_r_gen + log_r_data, dtype=torch.float64)
     d_star = torch.sigmoid(both)
@@ -153,8 +152,10 @@ def measure(run_dir: Path, episodes: int, seed: int = 0) -> list[dict]:
         for label, algo in (("initial", initial), (f"newest ({ckpt.name})", newest)):
             policy = algo.policy
             gen = _episodes(policy, run.env_id, episodes, seed)
-            log_q_gen = [_log_q(policy, o, a) for o, a in gen]
-            log_q_data = [_log_q(policy, o, a) for o, a in data]
+            pi_gen = [_log_pi(policy, o, a) for o, a in gen]
+            pi_data = [_log_pi(policy, o, a) for o, a in data]
+            log_q_gen = [float(p.sum()) for p in pi_gen]
+            log_q_data = [float(p.sum()) for p in pi_data]
             steps_gen = sum(len(a) for _, a in gen)
             steps_data = sum(len(a) for _, a in data)
             pairs = [g > d for g in log_q_gen for d in log_q_data]
@@ -172,8 +173,7 @@ def measure(run_dir: Path, episodes: int, seed: int = 0) -> list[dict]:
                 "auc": sum(pairs) / len(pairs),
             })
             if expert is not None:
-                rows[-1].update(_optimal_discriminator(expert, policy, gen, data, log_q_gen,
-                                                   log_q_data))
+                rows[-1].update(_optimal_discriminator(expert, gen, data, pi_gen, pi_data))
     finally:
         initial.close()
         newest.close()

@@ -48,16 +48,16 @@ def gan_gcl_cost_loss(
     loss's own gradient is of size $e^{-\text{thousands}}$, while these weights are then a
     softmax of the logits on each side, which a shift of log Z leaves unchanged.
     """
-    loss = losses.discriminator_loss(cost_data, log_q_data, cost_gen, log_q_gen,
-                                     (log_z_data, log_z_gen))
     if not normalize:
-        return loss
+        return losses.discriminator_loss(cost_data, log_q_data, cost_gen, log_q_gen,
+                                         (log_z_data, log_z_gen))
     pull, push = _side_weights(-cost_data - log_z_data - log_q_data,
                                -cost_gen - log_z_gen - log_q_gen)
+    # the loss with the costs held fixed: its value, and log Z's gradient
     for_log_z = losses.discriminator_loss(cost_data.detach(), log_q_data, cost_gen.detach(),
                                           log_q_gen, (log_z_data, log_z_gen))
-    step = for_log_z + (pull * cost_data).sum() - (push * cost_gen).sum()
-    return loss.detach() + (step - step.detach())
+    step = (pull * cost_data).sum() - (push * cost_gen).sum()
+    return for_log_z + (step - step.detach())
 
 
 def _stable_cost_loss(cost_data: Tensor, log_q_data: Tensor, cost_gen: Tensor,

@@ -1,12 +1,14 @@
-"""An expert irlgan did not train: stable-baselines3's PPO, at its own default settings.
+"""An expert irlgan did not train: stable-baselines3's PPO or SAC, at its own default settings.
 
 Every imitation benchmark should also run on demonstrations from an expert that irlgan's own
 generator did not produce, so that defaults are not fitted to one expert's habits. This script
 trains stable-baselines3's `PPO("MlpPolicy", env)` with every setting at the library's default
 (one environment, 2048-step rollouts, 10 epochs, two 64-unit tanh layers, no observation
 normalisation) except, with `--batch-size`, the minibatch size (SB3's default is 64; 256 makes
-the update about four times cheaper on a CPU), then writes a demonstrations folder in the format
-`benchmarks/control.py --experts DIR` reads:
+the update about four times cheaper on a CPU), or with `--algo sac` its `SAC("MlpPolicy", env)`
+at every default (a tanh-squashed Gaussian, two 256-unit ReLU layers, replay of 1,000,000,
+learning after 100 steps, batch 256, automatic entropy tuning), then writes a demonstrations
+folder in the format `benchmarks/control.py --experts DIR` reads:
 
 * 50 episodes recorded with `irlgan.data.record`, actions *sampled* from the policy (as
   irlgan's own experts' demonstrations are), on the reset seeds 3,000,000 onwards (never used
@@ -15,7 +17,7 @@ the update about four times cheaper on a CPU), then writes a demonstrations fold
   seeds (`irlgan.rl.EVAL_SEED_BASE` onwards, 50 of them): the expert is SB3's deterministic
   policy, random is uniform actions;
 * `expert.json`, a summary (`schema: irlgan.outside-expert`) with the training time, and the
-  SB3 model itself (`sb3_ppo.zip`).
+  SB3 model itself (`sb3_ppo.zip` or `sb3_sac.zip`).
 
 Usage:
     pip install -e ".[sb3,mujoco]"
@@ -23,6 +25,8 @@ Usage:
         --out runs/outside-experts/HalfCheetah-v5
     python benchmarks/control.py --tasks halfcheetah --algos airl --seeds 0 \\
         --experts runs/outside-experts --tag control_mujoco_sb3 --runs runs/mujoco-sb3
+    python benchmarks/outside_expert.py --env Pendulum-v1 --algo sac --steps 20000 \\
+        --out runs/outside-experts/Pendulum-v1
 """
 
 from __future__ import annotations
@@ -40,8 +44,11 @@ DEMO_EPISODES = 50
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env", required=True, help="gymnasium id")
-    parser.add_argument("--steps", type=int, default=1_000_000, help="PPO training steps")
-    parser.add_argument("--batch-size", type=int, default=64, help="PPO minibatch (SB3: 64)")
+    parser.add_argument("--algo", choices=("ppo", "sac"), default="ppo",
+                        help="the SB3 learner (default: ppo)")
+    parser.add_argument("--steps", type=int, default=1_000_000, help="training steps")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="minibatch (SB3's default: 64 for PPO, 256 for SAC)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="folder to write (must not exist)")
     args = parser.parse_args(argv)
@@ -51,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {out} exists; give a new folder", file=sys.stderr)
         return 2
     try:
-        from stable_baselines3 import PPO
+        from stable_baselines3 import PPO, SAC
     except ImportError:
         print("error: stable-baselines3 is not installed (pip install -e \".[sb3]\")",
               file=sys.stderr)
@@ -66,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     env = gym.make(args.env)
-    model = PPO("MlpPolicy", env, batch_size=args.batch_size, seed=args.seed, device="cpu",
-                verbose=0)
+    learner = {"ppo": PPO, "sac": SAC}[args.algo]
+    batch = {"ppo": 64, "sac": 256}[args.algo] if args.batch_size is None else args.batch_size
+    model = learner("MlpPolicy", env, batch_size=batch, seed=args.seed, device="cpu", verbose=0)
     start = time.perf_counter()
     model.learn(total_timesteps=args.steps, progress_bar=False)
     train_s = time.perf_counter() - start
@@ -86,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     demos = demos.measure_references(args.env, mode, seeds)
     out.mkdir(parents=True)
     demos.save(out)
-    model.save(out / "sb3_ppo.zip")
+    model.save(out / f"sb3_{args.algo}.zip")
     summary = {
         "schema": "irlgan.outside-expert", "schema_version": 1, "env_id": args.env,
-        "learner": "stable-baselines3 PPO, default settings", "batch_size": args.batch_size,
+        "learner": f"stable-baselines3 {args.algo.upper()}, default settings",
+        "batch_size": batch,
         "seed": args.seed,
         "env_steps": args.steps, "expert_return": demos.expert_return,
         "random_return": demos.random_return, "eval_seed_base": EVAL_SEED_BASE,
@@ -99,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "record_wall_s": time.perf_counter() - start,
     }
     (out / "expert.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"{args.env}: SB3 PPO expert {demos.expert_return:.1f} (random "
+    print(f"{args.env}: SB3 {args.algo.upper()} expert {demos.expert_return:.1f} (random "
           f"{demos.random_return:.1f}), demonstrations {summary['demo_return_mean']:.1f}, "
           f"trained in {train_s:.0f} s; wrote {out}")
     return 0

@@ -345,7 +345,7 @@ def test_the_sac_generator_trains_through_the_same_loop_and_resumes_exactly(name
     b.close()
 
 
-def test_demonstrated_actions_on_the_bounds_are_warned_about() -> None:
+def test_demonstrated_actions_on_the_bounds_are_moved_inside() -> None:
     import warnings
 
     demos = drift_demos()  # a clipped controller: about a third of its actions are on the bounds
@@ -353,10 +353,41 @@ def test_demonstrated_actions_on_the_bounds_are_warned_about() -> None:
         demos.observations, [0.5 * a for a in demos.actions],
         terminated=demos.episode_terminated, env_id=demos.env_id)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # every action inside the bounds: no warning
-        irlgan.AIRL(make_drift, inside, config=SMALL, seed=0).close()
-    share = float(np.mean(np.concatenate([np.abs(a).max(-1) >= 1 for a in demos.actions])))
+        warnings.simplefilter("error")  # every action inside the bounds: no warning, no change
+        algo = irlgan.AIRL(make_drift, inside, config=SMALL, seed=0)
+    assert algo.demo_actions_on_bounds == 0
+    assert torch.equal(algo.demo_transitions[1], inside.transitions()[1])
+    algo.close()
+    acts = np.concatenate(demos.actions)
+    on = np.abs(acts) >= 1
+    share = float(np.mean(on.any(-1)))
     assert 0.1 < share < 0.9
     with pytest.warns(UserWarning, match=rf"{100 * share:.1f}% of the demonstrated steps have "
-                                         r"an action on the bounds"):
-        irlgan.AIRL(make_drift, demos, config=SMALL, seed=0).close()
+                                         r"an action on the bounds.*moved 0.001 of"):
+        algo = irlgan.AIRL(make_drift, demos, config=SMALL, seed=0)
+    assert algo.demo_actions_on_bounds == pytest.approx(share, abs=1e-12)
+    moved = algo.demo_transitions[1].numpy()
+    # the components on a bound (Drift's box is [-1, 1]) sit 0.001 inside it, the others as given
+    np.testing.assert_array_equal(moved[~on], acts[~on])
+    np.testing.assert_allclose(moved[on], 0.999 * np.sign(acts[on]), rtol=0, atol=1e-7)
+    # the padded episodes carry the same actions
+    ep = algo.demo_episodes
+    np.testing.assert_array_equal(ep.act[ep.mask.bool()].numpy(), moved)
+    # on the bounds log pi was far below anything the (initial) policy samples; moved, it is not
+    obs = algo.demo_transitions[0]
+    with torch.no_grad():
+        before = algo.policy.log_prob(obs, torch.as_tensor(acts)).numpy()
+        after = algo.policy.log_prob(obs, algo.demo_transitions[1]).numpy()
+        own = algo.policy.sample(obs.repeat(50, 1), torch.Generator().manual_seed(0))[1].numpy()
+    rows = on.any(-1)
+    low = float(own.min())
+    assert before[rows].max() < low - 5 < low < after[rows].min(), (
+        before[rows].max(), low, after[rows].min())
+    algo.close()
+    kept = dataclasses.replace(SMALL, bound_action_margin=0.0)
+    with pytest.warns(UserWarning, match=r"set bound_action_margin > 0 to move them inside"):
+        algo = irlgan.AIRL(make_drift, demos, config=kept, seed=0)
+    assert torch.equal(algo.demo_transitions[1], torch.as_tensor(acts))
+    algo.close()
+    with pytest.raises(ValueError, match="bound_action_margin must be in"):
+        irlgan.AdversarialConfig(bound_action_margin=1.0)

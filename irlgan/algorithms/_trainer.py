@@ -145,6 +145,11 @@ class AdversarialConfig:
     """Hidden widths of the default policy's mean network."""
     normalize_obs: bool = False
     """The default policy scales the (finite) observation box onto [-1, 1]."""
+    bound_action_margin: float = 1e-3
+    """Demonstrated action components on the bounds of a squashed policy's action box (within
+    1e-6 of the half-width), where it has no density, are moved this fraction of the half-width
+    inside before training (0: kept, with a warning). Policies that clip their samples
+    (stable-baselines3's PPO) record such actions; irlgan's own squashed policies do not."""
 
     def __post_init__(self) -> None:
         for name in ("num_envs", "steps_per_env", "disc_steps", "disc_batch",
@@ -165,6 +170,9 @@ class AdversarialConfig:
             raise ValueError(f"disc_lr must be positive, got {self.disc_lr}")
         if not (math.isfinite(self.entropy_weight) and self.entropy_weight >= 0):
             raise ValueError(f"entropy_weight must be non-negative, got {self.entropy_weight}")
+        if not (math.isfinite(self.bound_action_margin) and 0 <= self.bound_action_margin < 1):
+            raise ValueError(f"bound_action_margin must be in [0, 1), got "
+                             f"{self.bound_action_margin}")
         if not (math.isfinite(self.reward_scale) and self.reward_scale > 0):
             raise ValueError(f"reward_scale must be positive, got {self.reward_scale}")
         for name in ("hidden", "policy_hidden"):
@@ -193,29 +201,52 @@ class AdversarialConfig:
         return float(self.ppo.gamma)
 
 
-def _warn_on_bound_actions(policy: nn.Module, actions: Tensor) -> None:
-    """Warns when demonstrated actions lie on the bounds of a squashed policy's action box.
+BOUND_TOLERANCE = 1e-6
+"""A demonstrated action component within this fraction of the half-width of a bound is on it."""
 
-    A tanh-squashed policy has no density there (its `log_prob` moves such actions four machine
-    epsilons inside, where log pi is tens of nats below anything it samples), so a discriminator
-    that uses log pi (GAN-GCL, GCL, AIRL) tells those demonstrations apart by that term alone.
-    A policy that clips its actions (stable-baselines3's PPO and SAC with `clip`) records them.
+
+def _bound_actions(policy: nn.Module, actions: Tensor, margin: float,
+                   warn: bool = True) -> tuple[Tensor, float]:
+    """Demonstrated actions [..., d_act] with the components on the bounds of a squashed policy's
+    action box moved `margin` of the half-width inside, and the share of the steps that had one.
+
+    A tanh-squashed policy has no density on the bounds: its `log_prob` moves such actions four
+    machine epsilons inside, where log pi is tens of nats below anything it samples, so a
+    discriminator that uses log pi (GAN-GCL, GCL, AIRL) tells those demonstrations apart by that
+    term alone. A policy that clips its samples (stable-baselines3's PPO) records them. With
+    `margin` 0 they are kept and a warning says how many there are.
     """
     center = getattr(policy, "action_center", None)
     scale = getattr(policy, "action_scale", None)
     if not isinstance(center, Tensor) or not isinstance(scale, Tensor) or actions.numel() == 0:
-        return
-    unit = (actions.to(center.dtype) - center) / scale
-    on_bound = (unit.abs() >= 1 - 1e-6).any(dim=-1).double().mean().item()
-    if on_bound > 0:
-        import warnings
+        return actions, 0.0
+    center = center.to(actions.device, actions.dtype)
+    scale = scale.to(actions.device, actions.dtype)
+    unit = (actions - center) / scale
+    on_bound = unit.abs() >= 1 - BOUND_TOLERANCE
+    share = on_bound.any(dim=-1).double().mean().item()
+    if share == 0:
+        return actions, 0.0
+    import warnings
 
+    if margin == 0:
+        if not warn:
+            return actions, share
         warnings.warn(
-            f"{100 * on_bound:.1f}% of the demonstrated steps have an action on the bounds of "
+            f"{100 * share:.1f}% of the demonstrated steps have an action on the bounds of "
             f"the action space, where the squashed policy has no density: a discriminator that "
             f"uses log pi (GAN-GCL, GCL, AIRL) separates them by log pi alone. Such actions come "
-            f"from a policy that clips its actions; move them inside the bounds first",
-            UserWarning, stacklevel=3)
+            f"from a policy that clips its actions; set bound_action_margin > 0 to move them "
+            f"inside", UserWarning, stacklevel=3)
+        return actions, share
+    moved = torch.where(on_bound, center + unit.sign() * (1 - margin) * scale, actions)
+    if not warn:
+        return moved, share
+    warnings.warn(
+        f"{100 * share:.1f}% of the demonstrated steps have an action on the bounds of the "
+        f"action space, where the squashed policy has no density; those components were moved "
+        f"{margin:g} of the half-width inside (bound_action_margin)", UserWarning, stacklevel=3)
+    return moved, share
 
 
 @dataclass(frozen=True)
@@ -481,7 +512,14 @@ class AdversarialTrainer(TrainedParts):
             raise ValueError(f"policy has obs_dim/act_dim {policy.obs_dim}/{policy.act_dim}, "
                              f"the environment {obs_dim}/{act_dim}")
         self.policy = policy
-        _warn_on_bound_actions(policy, self.demo_transitions[1])
+        # demonstrated actions on a squashed policy's bounds, moved inside (see
+        # AdversarialConfig.bound_action_margin); the share of the steps with one is kept
+        margin = config.bound_action_margin
+        act, self.demo_actions_on_bounds = _bound_actions(policy, self.demo_episodes.act, margin)
+        if act is not self.demo_episodes.act:
+            self.demo_episodes = TrajectoryBatch(obs, act, mask, term)
+            moved, _ = _bound_actions(policy, self.demo_transitions[1], margin, warn=False)
+            self.demo_transitions = (self.demo_transitions[0], moved, *self.demo_transitions[2:])
         self.bc_nll = math.nan
         if config.bc_steps:
             self.bc_nll = behaviour_cloning(policy, *self.demo_transitions[:2], config.bc_steps,

@@ -355,6 +355,7 @@ def _summarise(algo: AdversarialTrainer, run: ControlRunConfig, references: Refe
         "time_split_s": dict(prog.times), "resume": algo.resume_mode,
         "device": str(algo.device),
         "bc_nll": _json_number(algo.bc_nll),
+        "demo_actions_on_bounds": float(getattr(algo, "demo_actions_on_bounds", 0.0)),
     }
 
 

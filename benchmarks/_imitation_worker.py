@@ -57,11 +57,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument("--serial-envs", action="store_true",
                         help="DummyVecEnv instead of the script's SubprocVecEnv (same results)")
+    parser.add_argument("--eval-at", type=int, nargs="*", default=[],
+                        help="also evaluate when training has taken this many steps (rounded "
+                             "up to whole rounds); their time is not counted as training")
+    parser.add_argument("--ends-terminal", action="store_true",
+                        help="mark every demonstration episode's end terminal, as imitation's "
+                             "own rollouts do (default: the demonstrations' terminated flags)")
     parser.add_argument("--result", default=None, help="also write the JSON object here")
     return parser.parse_args(argv)
 
 
-def _trajectories(path: str) -> tuple[list, int]:
+def _trajectories(path: str, ends_terminal: bool = False) -> tuple[list, int]:
     """The demonstrations as `imitation` Trajectory objects, and their transition count."""
     import numpy as np
     from imitation.data.types import Trajectory
@@ -72,9 +78,11 @@ def _trajectories(path: str) -> tuple[list, int]:
     trajs, o, a = [], 0, 0
     for length, term in zip(lengths.tolist(), terminated.tolist(), strict=True):
         # terminal=False for an episode cut by the time limit: its last state has a future.
+        # (imitation's own rollouts, and the generator's samples in AIRL, mark every episode
+        # end terminal, time limits included: SB3's VecEnv reports a cut as done.)
         trajs.append(Trajectory(obs=obs[o:o + length + 1].astype(np.float32),
                                 acts=acts[a:a + length].astype(np.float32),
-                                infos=None, terminal=bool(term)))
+                                infos=None, terminal=bool(term) or ends_terminal))
         o += length + 1
         a += length
     if o != len(obs) or a != len(acts):
@@ -118,7 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     from imitation.util.util import make_vec_env
 
     torch.set_num_threads(1)
-    trajs, transitions = _trajectories(args.npz)
+    # Sacred seeds python's, numpy's and torch's global generators before the script builds
+    # anything; without it the reward net's initial weights differ from run to run.
+    sb3.common.utils.set_random_seed(args.seed)
+    trajs, transitions = _trajectories(args.npz, args.ends_terminal)
     settings = dict(SETTINGS, parallel_envs=not args.serial_envs)
 
     log_dir = tempfile.mkdtemp(prefix="imitation-airl-")
@@ -143,16 +154,36 @@ def main(argv: list[str] | None = None) -> int:
             custom_logger=imit_logger.configure(log_dir, format_strs=["csv"]),
         )
         rounds = args.steps // trainer.gen_train_timesteps
+        seeds = list(range(args.eval_seed_base, args.eval_seed_base + args.eval_episodes))
+        pending = sorted(s for s in set(args.eval_at) if 0 < s < args.steps)
+        curve: list[dict] = []
+        paused = [0.0]  # seconds spent in the intermediate evaluations
+
+        def callback(round_num: int) -> None:
+            done = (round_num + 1) * trainer.gen_train_timesteps
+            if pending and done >= pending[0]:
+                while pending and done >= pending[0]:
+                    pending.pop(0)
+                t = time.perf_counter()
+                trained_s = t - t0 - paused[0]
+                # Deterministic actions draw nothing from the global generators, so training
+                # goes on exactly as without this evaluation.
+                rets = _evaluate(trainer.policy, args.env, seeds)
+                paused[0] += time.perf_counter() - t
+                curve.append({"env_steps": int(gen.num_timesteps), "train_s": trained_s,
+                              "return_mean": float(np.mean(rets)),
+                              "return_std": float(np.std(rets))})
+                print(f"eval at {gen.num_timesteps}: {np.mean(rets):.1f}", file=sys.stderr)
+
         setup_s = time.perf_counter() - start
         t0 = time.perf_counter()
-        trainer.train(args.steps)
-        train_s = time.perf_counter() - t0
+        trainer.train(args.steps, callback)
+        train_s = time.perf_counter() - t0 - paused[0]
         env_steps = int(gen.num_timesteps)
     finally:
         venv.close()
         shutil.rmtree(log_dir, ignore_errors=True)
 
-    seeds = list(range(args.eval_seed_base, args.eval_seed_base + args.eval_episodes))
     t0 = time.perf_counter()
     returns = _evaluate(trainer.policy, args.env, seeds)
     eval_s = time.perf_counter() - t0
@@ -170,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         "returns": returns,
         "return_mean": float(np.mean(returns)),
         "return_std": float(np.std(returns)),
+        "curve": curve,
         "setup_s": setup_s,
         "train_s": train_s,
         "eval_s": eval_s,

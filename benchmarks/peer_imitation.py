@@ -14,19 +14,29 @@ default is 1,000,000):
 
 * environment: 8 copies of the task in a `SubprocVecEnv` (``num_vec = 8``, ``parallel = True``),
   the registry's time limit, no observation normalisation (no `VecNormalize`);
-* generator: stable-baselines3 PPO with imitation's `FeedForward32Policy` (two shared 32-unit
-  tanh layers), ``n_steps`` 256 per environment (``batch_size`` 2048 per round), learning rate
-  3e-4, minibatch 64, 10 epochs, entropy coefficient 0, the other PPO settings at SB3's defaults
-  (gamma 0.99, GAE lambda 0.95, clip 0.2);
-* discriminator: `BasicShapedRewardNet` (reward MLP (32,) on state and action, potential MLP
-  (32, 32), shaping discount 0.99) with `RunningNorm` on its inputs, wrapped in
-  `NormalizedRewardNet(RunningNorm)` for the reward the generator sees; Adam at torch's defaults
-  (lr 1e-3); 4 discriminator updates per round, each on 1,024 demonstration and 1,024 generator
-  transitions; generator replay capacity 2,048 (the last round's samples only).
+* generator: stable-baselines3 PPO with imitation's `FeedForward32Policy` (``net_arch=[32, 32]``,
+  which SB3 2.x builds as separate policy and value MLPs of two 32-unit tanh layers, although
+  the class's docstring says shared; state-independent log-std), ``n_steps`` 256 per
+  environment (``batch_size`` 2048 per round), learning rate 3e-4, minibatch 64, 10 epochs,
+  entropy coefficient 0, the other PPO settings at SB3's defaults (gamma 0.99, GAE lambda 0.95,
+  clip 0.2);
+* discriminator: `BasicShapedRewardNet` (ReLU reward MLP (32,) on state and action, ReLU
+  potential MLP (32, 32) on the state, shaping discount 0.99) with `RunningNorm` on its inputs,
+  wrapped in `NormalizedRewardNet(RunningNorm)` for the reward the generator sees; Adam at
+  torch's defaults (lr 1e-3); 4 discriminator updates per round, each on 1,024 demonstration
+  and 1,024 generator transitions; generator replay capacity 2,048 (the last round's samples
+  only).
+
+Seed ``s``: python's, numpy's and torch's global generators seeded with ``s`` before anything is
+built (as Sacred does for the script), PPO ``seed=s``, the environments' reset seeds drawn from
+``numpy.random.default_rng(s)``; a run is then reproducible, with or without ``--serial-envs``.
 
 Demonstrations: every episode of ``--demos`` (an `irlgan.Demonstrations` folder), as
 `imitation.data.types.Trajectory` objects with ``terminal`` from the demonstrations' terminated
-flags (False where a time limit cut the episode, as for every Pendulum episode). Evaluation, as
+flags (False where a time limit cut the episode, as for every Pendulum episode). imitation itself
+marks every episode end terminal, time limits included, in its own rollouts and in AIRL's
+generator samples (its shaping term then drops the next state's potential there);
+``--ends-terminal`` does the same to the demonstrations. Evaluation, as
 `irlgan eval`: deterministic actions on the 50 held-out reset seeds `irlgan.rl.EVAL_SEED_BASE`
 (1,000,000) onwards in a plain ``gymnasium.make`` of the task, true return, normalised as
 (R - random_return) / (expert_return - random_return) with the demonstrations' references (given
@@ -35,6 +45,12 @@ only where the references were measured on those same seeds).
 Usage:
     python benchmarks/peer_imitation.py --demos /tmp/pend-sac-test --seeds 0 1 2 \\
         --steps 1000000 --out benchmarks/results/peer_imitation_pendulum.json
+    python benchmarks/peer_imitation.py --demos /tmp/pend-sac-test --seeds 0 --steps 400000 \\
+        --eval-at 100000 200000 300000 --out /tmp/peer_imitation_curve.json
+
+``--eval-at`` also scores the policy at those step counts of the same run (rounded up to whole
+2,048-step rounds): the evaluation draws nothing from the training's generators, so each point is
+what a run of that budget would end with, and its time is left out of the training time.
 
 Writes the JSON and a .txt table beside it after every seed: per seed the normalised return,
 the return mean ± std, environment steps, wall time of training, of training + evaluation (both
@@ -95,6 +111,13 @@ def _run_line(env_id: str, run: dict) -> str:
             f"load {run['load_before']:.1f}/{run['load_after']:.1f}")
 
 
+def _curve_line(point: dict) -> str:
+    norm = "    n/a" if point["normalised"] is None else f"{point['normalised']:7.3f}"
+    return (f"{'':14s}   curve at {point['env_steps']:8d} steps: norm {norm}  return "
+            f"{point['return_mean']:9.1f} ± {point['return_std']:6.1f}  train "
+            f"{point['train_s']:7.1f} s")
+
+
 def _table(report: dict) -> str:
     d = report["demonstrations"]
     lines = [
@@ -108,7 +131,9 @@ def _table(report: dict) -> str:
         f"{report['eval_seed_base']}+",
         "",
     ]
-    lines += [_run_line(report["env"], run) for run in report["runs"]]
+    for run in report["runs"]:
+        lines += [_curve_line(point) for point in run["curve"]]
+        lines.append(_run_line(report["env"], run))
     s = report.get("summary")
     if s:
         lines += ["", f"mean over {s['seeds']} seeds: norm {s['normalised_mean']} ± "
@@ -138,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"python of the imitation virtualenv (default: {DEFAULT_PYTHON})")
     parser.add_argument("--env", default=None,
                         help="gymnasium id (default: the demonstrations' env_id)")
+    parser.add_argument("--eval-at", type=int, nargs="*", default=[],
+                        help="also evaluate each seed at these step counts of the same run "
+                             "(a learning curve; the policy there is the one a run of that "
+                             "budget ends with)")
+    parser.add_argument("--ends-terminal", action="store_true",
+                        help="mark every demonstration episode's end terminal, as imitation's "
+                             "own rollouts (and AIRL's generator samples) do; default: the "
+                             "demonstrations' terminated flags")
     parser.add_argument("--serial-envs", action="store_true",
                         help="step the 8 environments in one process (DummyVecEnv) instead of "
                              "the script's SubprocVecEnv; same results, different wall time")
@@ -193,9 +226,15 @@ def main(argv: list[str] | None = None) -> int:
             "reference_seeds": irlgan.data.describe_seeds(demos.reference_seeds),
             "references_on_eval_seeds": refs_ok,
         },
+        "demo_ends_terminal": "all" if args.ends_terminal else "terminated flags",
         "settings": None,
         "runs": [],
     }
+
+    def score(ret: float) -> float | None:
+        if not refs_ok:
+            return None
+        return (ret - demos.random_return) / (demos.expert_return - demos.random_return)
 
     work = Path(tempfile.mkdtemp(prefix="peer-imitation-"))
     try:
@@ -209,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
                    "--eval-episodes", str(EVAL_EPISODES), "--result", str(result_path)]
             if args.serial_envs:
                 cmd.append("--serial-envs")
+            if args.ends_terminal:
+                cmd.append("--ends-terminal")
+            if args.eval_at:
+                cmd += ["--eval-at", *map(str, args.eval_at)]
             print(f"seed {seed}: {' '.join(cmd)}", flush=True)
             load_before = os.getloadavg()[0]
             t0 = time.perf_counter()
@@ -221,17 +264,16 @@ def main(argv: list[str] | None = None) -> int:
                 print("\n".join(tail), file=sys.stderr)
                 return _fail(f"the imitation worker failed for seed {seed} (exit {rc})")
             res = json.loads(result_path.read_text())
-            norm = None
-            if refs_ok:
-                norm = ((res["return_mean"] - demos.random_return)
-                        / (demos.expert_return - demos.random_return))
+            norm = score(res["return_mean"])
+            curve = [dict(point, normalised=score(point["return_mean"]))
+                     for point in res["curve"]]
             report["settings"] = res["settings"]
             report["versions"] = res["versions"]
             report["runs"].append({
                 "seed": seed, "normalised": norm,
                 "return_mean": res["return_mean"], "return_std": res["return_std"],
                 "returns": res["returns"], "env_steps": res["env_steps"],
-                "rounds": res["rounds"], "train_s": res["train_s"],
+                "rounds": res["rounds"], "curve": curve, "train_s": res["train_s"],
                 "train_eval_s": res["train_eval_s"], "eval_s": res["eval_s"],
                 "setup_s": res["setup_s"], "process_s": process_s,
                 "load_before": load_before, "load_after": os.getloadavg()[0],

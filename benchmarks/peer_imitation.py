@@ -42,7 +42,10 @@ generator samples (its shaping term then drops the next state's potential there)
 (R - random_return) / (expert_return - random_return) with the demonstrations' references (given
 only where the references were measured on those same seeds).
 
-Usage:
+Usage (the virtualenv first, once; torch first, so that pip keeps the CPU wheel):
+    python -m venv .venv-imitation
+    .venv-imitation/bin/pip install torch==2.13.0
+    .venv-imitation/bin/pip install imitation==1.0.1
     python benchmarks/peer_imitation.py --demos /tmp/pend-sac-test --seeds 0 1 2 \\
         --steps 1000000 --out benchmarks/results/peer_imitation_pendulum.json
     python benchmarks/peer_imitation.py --demos /tmp/pend-sac-test --seeds 0 --steps 400000 \\
@@ -72,7 +75,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).resolve().parent / "_imitation_worker.py"
-DEFAULT_PYTHON = "/work/venv-imitation/bin/python"
+DEFAULT_PYTHON = str(ROOT / ".venv-imitation" / "bin" / "python")
 _VERSIONS = ("import json, gymnasium, imitation, stable_baselines3, torch; print(json.dumps("
              "{'imitation': imitation.__version__, 'stable_baselines3': "
              "stable_baselines3.__version__, 'torch': torch.__version__, "

@@ -51,6 +51,9 @@ Usage (the virtualenv first, once; torch first, so that pip keeps the CPU wheel)
     python benchmarks/peer_imitation.py --demos /tmp/pend-sac-test --seeds 0 --steps 400000 \\
         --eval-at 100000 200000 300000 --out /tmp/peer_imitation_curve.json
 
+``--irlgan`` runs irlgan's AIRL at its preset on the same demonstrations and seed just before
+each imitation run (one process at a time), so that the two are timed under the same load.
+
 ``--eval-at`` also scores the policy at those step counts of the same run (rounded up to whole
 2,048-step rounds): the evaluation draws nothing from the training's generators, so each point is
 what a run of that budget would end with, and its time is left out of the training time.
@@ -105,6 +108,39 @@ def _write_npz(demos, path: Path) -> None:
              terminated=np.asarray(demos.episode_terminated, dtype=bool))
 
 
+def _irlgan_run(env_id: str, demos_dir: Path, seed: int, work: Path) -> dict | None:
+    """irlgan's AIRL at its preset for `env_id` on `demos_dir`, as `benchmarks/control.py` runs
+    one (task, algorithm, seed): the normalised return, the training's wall time (as the
+    imitation worker's `train_s`, setup and evaluation excluded) and the whole process's."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_control", ROOT / "benchmarks" /
+                                                  "control.py")
+    control = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(control)
+    tasks = {v: k for k, v in control.TASKS.items()}
+    if env_id not in tasks:
+        print(f"error: benchmarks/control.py has no task for {env_id}", file=sys.stderr)
+        return None
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "control.py"), "--single", "--tasks",
+           tasks[env_id], "--algos", "airl", "--seeds", str(seed), "--demos", str(demos_dir),
+           "--runs", str(work / "irlgan-runs")]
+    print(f"seed {seed}, irlgan: {' '.join(cmd)}", flush=True)
+    t0 = time.perf_counter()
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    process_s = time.perf_counter() - t0
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    if proc.returncode != 0 or not line:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        return None
+    r = json.loads(line[-1][len("RESULT "):])
+    return {"normalised": r["normalized_return"], "return_mean": r["return_mean"],
+            "return_std": r["return_std"], "env_steps": r["env_steps"], "train_s": r["wall_s"],
+            "process_s": process_s, "load_before": r["load_avg_1min_before"]}
+
+
 def _run_line(env_id: str, run: dict) -> str:
     norm = "    n/a" if run["normalised"] is None else f"{run['normalised']:7.3f}"
     return (f"{env_id:14s} imitation-airl seed {run['seed']:2d}  norm {norm}  "
@@ -137,10 +173,22 @@ def _table(report: dict) -> str:
     for run in report["runs"]:
         lines += [_curve_line(point) for point in run["curve"]]
         lines.append(_run_line(report["env"], run))
+        ours = run.get("irlgan")
+        if ours:
+            lines.append(f"{report['env']:14s} irlgan-airl    seed {run['seed']:2d}  norm "
+                         f"{ours['normalised']:7.3f}  return {ours['return_mean']:9.1f} ± "
+                         f"{ours['return_std']:6.1f}  steps {ours['env_steps']:8d}  train "
+                         f"{ours['train_s']:7.1f} s  process {ours['process_s']:7.1f} s  "
+                         f"({ours['train_s'] / run['train_s']:.2f} of imitation's training "
+                         f"time)")
     s = report.get("summary")
     if s:
         lines += ["", f"mean over {s['seeds']} seeds: norm {s['normalised_mean']} ± "
                       f"{s['normalised_std']}, train {s['train_s_mean']:.1f} s"]
+        if "irlgan_normalised_mean" in s:
+            lines.append(f"irlgan's AIRL on the same seeds: norm {s['irlgan_normalised_mean']}, "
+                         f"train {s['irlgan_train_s_mean']:.1f} s, "
+                         f"{s['train_time_ratio']:.2f} of imitation's training time")
     return "\n".join(lines) + "\n"
 
 
@@ -148,10 +196,16 @@ def _summary(runs: list[dict]) -> dict:
     norms = [r["normalised"] for r in runs if r["normalised"] is not None]
     mean = sum(norms) / len(norms) if norms else None
     std = (math.sqrt(sum((x - mean) ** 2 for x in norms) / len(norms)) if norms else None)
-    return {"seeds": len(runs),
-            "normalised_mean": None if mean is None else round(mean, 4),
-            "normalised_std": None if std is None else round(std, 4),
-            "train_s_mean": sum(r["train_s"] for r in runs) / len(runs)}
+    out = {"seeds": len(runs),
+           "normalised_mean": None if mean is None else round(mean, 4),
+           "normalised_std": None if std is None else round(std, 4),
+           "train_s_mean": sum(r["train_s"] for r in runs) / len(runs)}
+    ours = [r["irlgan"] for r in runs if r.get("irlgan")]
+    if ours:
+        out["irlgan_normalised_mean"] = round(sum(o["normalised"] for o in ours) / len(ours), 4)
+        out["irlgan_train_s_mean"] = sum(o["train_s"] for o in ours) / len(ours)
+        out["train_time_ratio"] = out["irlgan_train_s_mean"] / out["train_s_mean"]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="mark every demonstration episode's end terminal, as imitation's "
                              "own rollouts (and AIRL's generator samples) do; default: the "
                              "demonstrations' terminated flags")
+    parser.add_argument("--irlgan", action="store_true",
+                        help="before each seed's imitation run, run irlgan's AIRL at its preset "
+                             "on the same demonstrations and seed (benchmarks/control.py's "
+                             "single run), so that both are timed under the same load")
     parser.add_argument("--serial-envs", action="store_true",
                         help="step the 8 environments in one process (DummyVecEnv) instead of "
                              "the script's SubprocVecEnv; same results, different wall time")
@@ -255,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--ends-terminal")
             if args.eval_at:
                 cmd += ["--eval-at", *map(str, args.eval_at)]
+            ours = _irlgan_run(env_id, demos_dir, seed, work) if args.irlgan else None
+            if args.irlgan and ours is None:
+                return _fail(f"irlgan's AIRL failed for seed {seed} (see the lines above)")
             print(f"seed {seed}: {' '.join(cmd)}", flush=True)
             load_before = os.getloadavg()[0]
             t0 = time.perf_counter()
@@ -280,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                 "train_eval_s": res["train_eval_s"], "eval_s": res["eval_s"],
                 "setup_s": res["setup_s"], "process_s": process_s,
                 "load_before": load_before, "load_after": os.getloadavg()[0],
+                "irlgan": ours,
             })
             report["summary"] = _summary(report["runs"])
             out.write_text(json.dumps(report, indent=1) + "\n")

@@ -348,7 +348,12 @@ def test_the_sac_generator_trains_through_the_same_loop_and_resumes_exactly(name
 def test_demonstrated_actions_on_the_bounds_are_moved_inside() -> None:
     import warnings
 
-    demos = drift_demos()  # a clipped controller: about a third of its actions are on the bounds
+    full = drift_demos()  # a clipped controller: about a third of its actions are on the bounds
+    keep = [15, 9, 15, 4, 12, 15]  # episodes of unequal length: the share is per step, not padded
+    demos = irlgan.Demonstrations.from_arrays(
+        [o[:k + 1] for o, k in zip(full.observations, keep, strict=True)],
+        [a[:k] for a, k in zip(full.actions, keep, strict=True)],
+        terminated=[False] * len(keep), env_id=full.env_id)
     inside = irlgan.Demonstrations.from_arrays(
         demos.observations, [0.5 * a for a in demos.actions],
         terminated=demos.episode_terminated, env_id=demos.env_id)

@@ -515,11 +515,12 @@ class AdversarialTrainer(TrainedParts):
         # demonstrated actions on a squashed policy's bounds, moved inside (see
         # AdversarialConfig.bound_action_margin); the share of the steps with one is kept
         margin = config.bound_action_margin
-        act, self.demo_actions_on_bounds = _bound_actions(policy, self.demo_episodes.act, margin)
-        if act is not self.demo_episodes.act:
-            self.demo_episodes = TrajectoryBatch(obs, act, mask, term)
-            moved, _ = _bound_actions(policy, self.demo_transitions[1], margin, warn=False)
+        moved, self.demo_actions_on_bounds = _bound_actions(policy, self.demo_transitions[1],
+                                                            margin)
+        if moved is not self.demo_transitions[1]:
             self.demo_transitions = (self.demo_transitions[0], moved, *self.demo_transitions[2:])
+            act, _ = _bound_actions(policy, self.demo_episodes.act, margin, warn=False)
+            self.demo_episodes = TrajectoryBatch(obs, act, mask, term)
         self.bc_nll = math.nan
         if config.bc_steps:
             self.bc_nll = behaviour_cloning(policy, *self.demo_transitions[:2], config.bc_steps,

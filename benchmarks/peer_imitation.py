@@ -108,7 +108,8 @@ def _write_npz(demos, path: Path) -> None:
              terminated=np.asarray(demos.episode_terminated, dtype=bool))
 
 
-def _irlgan_run(env_id: str, demos_dir: Path, seed: int, work: Path) -> dict | None:
+def _irlgan_run(env_id: str, demos_dir: Path, seed: int, work: Path,
+                steps: int | None = None) -> dict | None:
     """irlgan's AIRL at its preset for `env_id` on `demos_dir`, as `benchmarks/control.py` runs
     one (task, algorithm, seed): the normalised return, the training's wall time (as the
     imitation worker's `train_s`, setup and evaluation excluded) and the whole process's."""
@@ -125,6 +126,8 @@ def _irlgan_run(env_id: str, demos_dir: Path, seed: int, work: Path) -> dict | N
     cmd = [sys.executable, str(ROOT / "benchmarks" / "control.py"), "--single", "--tasks",
            tasks[env_id], "--algos", "airl", "--seeds", str(seed), "--demos", str(demos_dir),
            "--runs", str(work / "irlgan-runs")]
+    if steps:
+        cmd += ["--steps", str(steps)]
     print(f"seed {seed}, irlgan: {' '.join(cmd)}", flush=True)
     t0 = time.perf_counter()
     env = dict(os.environ, OMP_NUM_THREADS="1")
@@ -232,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="before each seed's imitation run, run irlgan's AIRL at its preset "
                              "on the same demonstrations and seed (benchmarks/control.py's "
                              "single run), so that both are timed under the same load")
+    parser.add_argument("--irlgan-steps", type=int, default=None,
+                        help="irlgan's budget with --irlgan (default: its preset for the task)")
     parser.add_argument("--serial-envs", action="store_true",
                         help="step the 8 environments in one process (DummyVecEnv) instead of "
                              "the script's SubprocVecEnv; same results, different wall time")
@@ -313,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 cmd.append("--ends-terminal")
             if args.eval_at:
                 cmd += ["--eval-at", *map(str, args.eval_at)]
-            ours = _irlgan_run(env_id, demos_dir, seed, work) if args.irlgan else None
+            ours = (_irlgan_run(env_id, demos_dir, seed, work, args.irlgan_steps)
+                    if args.irlgan else None)
             if args.irlgan and ours is None:
                 return _fail(f"irlgan's AIRL failed for seed {seed} (see the lines above)")
             print(f"seed {seed}: {' '.join(cmd)}", flush=True)

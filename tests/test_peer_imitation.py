@@ -53,3 +53,21 @@ def test_the_npz_keeps_every_episode_as_given(peer, tmp_path):
     assert data["terminated"].tolist() == [False, True]
     np.testing.assert_array_equal(data["observations"], np.concatenate(demos.observations))
     np.testing.assert_array_equal(data["actions"], np.concatenate(demos.actions))
+
+
+@pytest.mark.slow
+def test_irlgans_side_of_the_same_run_comparison(peer, tmp_path):
+    # irlgan's AIRL through benchmarks/control.py's single run, on recorded Pendulum episodes
+    from irlgan.rl import EVAL_SEED_BASE
+
+    demos = irlgan.data.record("Pendulum-v1", lambda obs: (np.clip(-2 * obs[2:], -2, 2), None),
+                               episodes=4, seed=3_000_000, references=False)
+    seeds = list(range(EVAL_SEED_BASE, EVAL_SEED_BASE + 50))
+    demos = demos.with_references(-150.0, -1200.0, seeds)
+    folder = demos.save(tmp_path / "demos")
+    ours = peer._irlgan_run("Pendulum-v1", folder, 0, tmp_path, steps=3200)
+    assert ours is not None
+    assert 3200 <= ours["env_steps"] <= 2 * 4096  # the budget reached the run (the preset: 500k)
+    assert ours["normalised"] == pytest.approx((ours["return_mean"] + 1200.0) / 1050.0)
+    assert 0 < ours["train_s"] < ours["process_s"]
+    assert peer._irlgan_run("MountainCar-v0", folder, 0, tmp_path) is None  # no such task

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -115,12 +116,16 @@ def test_in_process_resume_is_bit_identical(algo: str, demo_dir: Path, tmp_path:
     a, b = final_parameters(tmp_path / "ref"), final_parameters(tmp_path / "cut")
     for name in a:
         assert torch.equal(a[name], b[name]), name
-    for key in ("normalized_return", "return_mean", "return_std", "env_steps"):
+    for key in ("normalized_return", "return_mean", "return_std", "env_steps", "returns"):
         assert ref[key] == resumed[key], key
     summary = json.loads((tmp_path / "cut" / "summary.json").read_text())
     for key in ("normalized_return", "return_mean", "return_std", "expert_return",
                 "random_return", "env_steps", "wall_s"):
         assert key in summary
+    # every evaluation episode's return, one per evaluation seed, behind the mean and spread
+    assert len(summary["returns"]) == len(summary["eval_seeds"]) == summary["eval_episodes"]
+    assert np.mean(summary["returns"]) == pytest.approx(summary["return_mean"], rel=1e-12)
+    assert np.std(summary["returns"]) == pytest.approx(summary["return_std"], rel=1e-9)
     assert (tmp_path / "cut" / "plots" / "cost_map.png").is_file()
     assert json.loads((tmp_path / "cut" / "config.json").read_text())["task"] == "control"
     assert summary["resume"] == "exact" and ref["resume"] == "none"

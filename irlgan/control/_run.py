@@ -346,6 +346,7 @@ def _summarise(algo: AdversarialTrainer, run: ControlRunConfig, references: Refe
     return {
         "normalized_return": norm, "normalized_return_note": note,
         "return_mean": mean, "return_std": float(np.std(returns)),
+        "returns": [float(r) for r in returns],
         "expert_return": references.expert_return, "random_return": random_return,
         "reference_seeds": None if references.seeds is None else list(references.seeds),
         "eval_seeds": plan,

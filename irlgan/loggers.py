@@ -28,6 +28,7 @@ writes event files to ``RUN/tensorboard/`` as well. The names:
 | `disc/ess_gen_solved` | `disc/ess_gen` at GCL's log Z: what GCL's step would rest on |
 | `disc/log_push_pull` | log of the step's push up on samples over its pull on data (0 for GCL) |
 | `disc/log_pull` | log E_p[1 - D], the pull's total weight (far below 0: the step vanishes) |
+| `disc/absorbing_reward` | the absorbing state's learned reward f_abs (AIRL with `absorbing`) |
 | `gen/learned_reward` | the mean learned reward the generator was trained on |
 | `gen/env_return` | the mean true return of the episodes that ended in the iteration |
 | `gen/loss` | the generator's policy loss |
@@ -60,6 +61,7 @@ METRIC_NAMES = {
     "ess_gen_solved": "disc/ess_gen_solved",
     "log_push_pull": "disc/log_push_pull",
     "log_pull": "disc/log_pull",
+    "absorbing_reward": "disc/absorbing_reward",
     "gen_reward": "gen/learned_reward",
     "env_return": "gen/env_return",
     "gen_loss": "gen/loss",

@@ -30,7 +30,14 @@ from irlgan.algorithms._trainer import (
     register,
     seed_streams,
 )
-from irlgan.algorithms.airl import AIRL, airl_discriminator_loss, airl_logit, airl_reward
+from irlgan.algorithms.airl import (
+    AIRL,
+    AbsorbingReward,
+    absorbing_discriminator_loss,
+    airl_discriminator_loss,
+    airl_logit,
+    airl_reward,
+)
 from irlgan.algorithms.gail import GAIL
 from irlgan.algorithms.gan_gcl import (
     GANGCL,
@@ -54,7 +61,8 @@ __all__ = [
     "train_tabular",
 ]
 __all__ += [  # continuous control (issue 4)
-    "TrajectoryBatch", "airl_discriminator_loss", "airl_logit",
+    "TrajectoryBatch", "airl_discriminator_loss", "airl_logit", "AbsorbingReward",
+    "absorbing_discriminator_loss",
     "airl_reward", "gan_gcl_discriminator_loss", "gan_gcl_logit", "gan_gcl_reward", "gcl_loss",
 ]
 __all__ += [  # the algorithm objects (issue 13)

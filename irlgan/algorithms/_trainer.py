@@ -145,6 +145,15 @@ class AdversarialConfig:
     """Hidden widths of the default policy's mean network."""
     normalize_obs: bool = False
     """The default policy scales the (finite) observation box onto [-1, 1]."""
+    absorbing: bool = False
+    """AIRL: an episode that terminates goes on in one absorbing state whose reward f_abs is
+    learned. The discriminator also compares how often each side is there (one absorbing
+    transition per terminated episode, log pi taken as 0 there), and the generator's reward at a
+    terminating step adds gamma / (1 - gamma) f_abs, the discounted value of staying (its return
+    otherwise stops at the termination). Without it, on a task whose episodes end on failure
+    (Hopper, Ant), a learned reward that is negative on the generator's steps makes ending the
+    episode at once the best policy (after Kostrikov et al., ICLR 2019, "Discriminator-Actor-
+    Critic")."""
     bound_action_margin: float = 1e-3
     """Demonstrated action components on the bounds of a squashed policy's action box (within
     1e-6 of the half-width), where it has no density, are moved this fraction of the half-width
@@ -283,7 +292,7 @@ METRIC_FIELDS = [
     "iteration", "env_steps", "wall_s", "disc_loss", "disc_acc_data", "disc_acc_gen",
     "log_z", "gen_reward", "env_return", "gen_loss", "entropy", "time_rollout", "time_disc",
     "time_gen", "ess", "ess_fraction", "ess_gen", "log_z_gap", "ess_gen_solved",
-    "log_push_pull", "log_pull",
+    "log_push_pull", "log_pull", "absorbing_reward",
 ]
 """The columns of one row of metrics (`AdversarialTrainer.step`)."""
 
@@ -458,6 +467,8 @@ class AdversarialTrainer(TrainedParts):
     with the discriminator's log pi), so the generator adds no entropy term of its own."""
     transfer_reward_kind: ClassVar[str] = ""
     """The reward kind to keep for a learner in changed dynamics (default: the first kind)."""
+    supports_absorbing: ClassVar[bool] = False
+    """`AdversarialConfig.absorbing` is implemented (AIRL)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -481,6 +492,12 @@ class AdversarialTrainer(TrainedParts):
         if not isinstance(demos, Demonstrations):
             raise ValueError(f"demos must be irlgan.Demonstrations (see "
                              f"Demonstrations.from_arrays / .load), got {type(demos).__name__}")
+        if config.absorbing and not self.supports_absorbing:
+            raise ValueError(f"absorbing=True is implemented for AIRL only, not "
+                             f"{type(self).__name__}")
+        if config.absorbing and not config.discount < 1:
+            raise ValueError(f"absorbing=True needs a discount below 1 (the absorbing state's "
+                             f"value is f_abs / (1 - gamma)), got {config.discount}")
         self.config = config
         self.seed = int(seed)
         self.streams = seed_streams(self.seed)
@@ -552,6 +569,9 @@ class AdversarialTrainer(TrainedParts):
         self.resume_mode = "none"
         self._horizon_iterations: int | None = None
         self.last_log_z = math.nan
+        self.absorbing_shares = (0.0, 0.0)
+        """The absorbing state's share of the demonstrated and of the generated transitions in
+        the last discriminator update (`AdversarialConfig.absorbing`)."""
 
     @property
     def device(self) -> torch.device:
@@ -620,6 +640,10 @@ class AdversarialTrainer(TrainedParts):
         g_act = rollout.actions.reshape(-1, rollout.actions.shape[-1])
         g_next = rollout.next_obs.reshape(-1, rollout.next_obs.shape[-1])
         g_term = rollout.terminated.reshape(-1)
+        # the absorbing state's share of each side (one absorbing transition per termination)
+        n_abs_d, n_abs_g = float(d_term.sum()), float(g_term.sum())
+        self.absorbing_shares = (n_abs_d / (d_obs.shape[0] + n_abs_d),
+                                 n_abs_g / (g_obs.shape[0] + n_abs_g))
         with torch.no_grad():  # the generator is fixed during the discriminator's steps
             lp_d = self.policy.log_prob(d_obs, d_act)
             lp_g = self.policy.log_prob(g_obs, g_act)
@@ -736,6 +760,7 @@ class AdversarialTrainer(TrainedParts):
             "ess_gen_solved": stats.get("ess_gen_solved", math.nan),
             "log_push_pull": stats.get("log_push_pull", math.nan),
             "log_pull": stats.get("log_pull", math.nan),
+            "absorbing_reward": stats.get("absorbing_reward", math.nan),
             "gen_reward": mean_reward,
             "env_return": float(returns.mean()) if returns.numel() else math.nan,
             "gen_loss": float(gen_stats.get("policy_loss", math.nan)),

@@ -27,7 +27,8 @@ from irlgan.algorithms._trainer import (
     register,
 )
 
-__all__ = ["AIRL", "airl_discriminator_loss", "airl_logit", "airl_reward"]
+__all__ = ["AIRL", "AbsorbingReward", "absorbing_discriminator_loss", "airl_discriminator_loss",
+           "airl_logit", "airl_reward"]
 
 
 def airl_logit(reward_net: nn.Module, obs: Tensor, act: Tensor, next_obs: Tensor,
@@ -74,6 +75,43 @@ def airl_reward(reward_net: nn.Module, obs: Tensor, act: Tensor, next_obs: Tenso
 # ----------------------------------------------------------------------------------------------
 
 
+class AbsorbingReward(nn.Module):
+    """The reward f_abs of the absorbing state that terminated episodes go on in (a learned
+    scalar), and the value gamma / (1 - gamma) f_abs of staying there from the next step on."""
+
+    def __init__(self, gamma: float, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        if not 0.0 <= gamma < 1.0:
+            raise ValueError(f"gamma must be in [0, 1), got {gamma}")
+        self.gamma = float(gamma)
+        self.value = nn.Parameter(torch.zeros((), dtype=dtype))
+
+    def continuation(self, terminated: Tensor, like: Tensor) -> Tensor:
+        """gamma / (1 - gamma) f_abs where `terminated`, else 0: Tensor shaped as `like`."""
+        scale = self.gamma / (1.0 - self.gamma)
+        return terminated.to(like.dtype) * (scale * self.value.to(like.dtype))
+
+
+def absorbing_discriminator_loss(logit_data: Tensor, logit_gen: Tensor, f_abs: Tensor,
+                                 share_data: float, share_gen: float) -> Tensor:
+    r"""AIRL's binary cross-entropy with the absorbing state as one more sample on each side.
+
+    $$ (1 - s_p)\,\mathbb{E}_p[\operatorname{softplus}(-\ell)]
+       + s_p \operatorname{softplus}(-f_\text{abs})
+       + (1 - s_q)\,\mathbb{E}_q[\operatorname{softplus}(\ell)]
+       + s_q \operatorname{softplus}(f_\text{abs}), $$
+
+    with $s_p, s_q$ the absorbing state's shares of each side's transitions and its logit
+    $f_\text{abs} - \log\pi$ with $\log\pi = 0$ there (no action is taken). Its optimum in
+    $f_\text{abs}$ is $\log(s_p / s_q)$.
+    """
+    soft = torch.nn.functional.softplus
+    return ((1 - share_data) * soft(-logit_data, threshold=50.0).mean()
+            + share_data * soft(-f_abs, threshold=50.0)
+            + (1 - share_gen) * soft(logit_gen, threshold=50.0).mean()
+            + share_gen * soft(f_abs, threshold=50.0))
+
+
 @register
 class AIRL(AdversarialTrainer):
     r"""Adversarial inverse RL (Fu, Luo, Levine 2018) on `irlgan.AdversarialTrainer`.
@@ -92,6 +130,7 @@ class AIRL(AdversarialTrainer):
     reward_kinds = ("f", "g")
     transfer_reward_kind = "g"
     entropy_in_reward = True
+    supports_absorbing = True
 
     @classmethod
     def build_discriminator(cls, obs_dim: int, act_dim: int, config: AdversarialConfig,
@@ -106,23 +145,36 @@ class AIRL(AdversarialTrainer):
         if gamma is not None and abs(float(gamma) - config.discount) > 1e-12:
             raise ValueError(f"reward_net shapes with gamma={gamma}, the generator discounts with "
                              f"{config.discount}: AIRL's shaping needs the generator's discount")
-        return nn.ModuleDict({"reward_net": reward_net})
+        modules = {"reward_net": reward_net}
+        if config.absorbing:
+            dtype = next(iter(reward_net.parameters()), torch.zeros(())).dtype
+            modules["absorbing"] = AbsorbingReward(config.discount, dtype)
+        return nn.ModuleDict(modules)
 
     def discriminator_loss(self, data: Transitions, gen: Transitions):
         net = self.discriminator["reward_net"]
         f_data = net(data.obs, data.act, data.next_obs, data.terminated)
         f_gen = net(gen.obs, gen.act, gen.next_obs, gen.terminated)
         lq_d, lq_g = data.log_q.to(f_data.dtype), gen.log_q.to(f_gen.dtype)
-        loss = losses.discriminator_loss(-f_data, lq_d, -f_gen, lq_g, 0.0)
-        return loss, f_data - lq_d, f_gen - lq_g, {}
+        if "absorbing" not in self.discriminator:
+            loss = losses.discriminator_loss(-f_data, lq_d, -f_gen, lq_g, 0.0)
+            return loss, f_data - lq_d, f_gen - lq_g, {}
+        f_abs = self.discriminator["absorbing"].value
+        share_d, share_g = self.absorbing_shares
+        loss = absorbing_discriminator_loss(f_data - lq_d, f_gen - lq_g, f_abs, share_d, share_g)
+        return loss, f_data - lq_d, f_gen - lq_g, {"absorbing_reward": float(f_abs.detach())}
 
     @classmethod
     def learned_reward(cls, modules: nn.ModuleDict, obs: Tensor, act: Tensor, next_obs: Tensor,
                        terminated: Tensor, kind: str) -> Tensor:
         net = modules["reward_net"]
         if kind == "f":
-            return net(obs, act, next_obs, terminated)
-        if not callable(getattr(net, "reward", None)):
+            value = net(obs, act, next_obs, terminated)
+        elif not callable(getattr(net, "reward", None)):
             raise ValueError(f"reward kind 'g' needs reward_net.reward(obs, act); "
                              f"{type(net).__name__} has none")
-        return net.reward(obs, act)
+        else:
+            value = net.reward(obs, act)
+        if "absorbing" in modules:  # a terminating step is worth staying in the absorbing state
+            value = value + modules["absorbing"].continuation(terminated, value)
+        return value

@@ -74,9 +74,9 @@ def test_the_loss_and_its_optimum_match_their_closed_form() -> None:
     f_abs = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
     loss = absorbing_discriminator_loss(logit_d, logit_g, f_abs, share_d, share_g)
     sig = torch.sigmoid
-    by_hand = ((1 - share_d) * -torch.log(sig(logit_d)).mean() - share_d * math.log(sig(f_abs))
-               + (1 - share_g) * -torch.log(sig(-logit_g)).mean()
-               - share_g * math.log(sig(-f_abs)))
+    f = f_abs.detach()
+    by_hand = ((1 - share_d) * -torch.log(sig(logit_d)).mean() - share_d * math.log(sig(f))
+               + (1 - share_g) * -torch.log(sig(-logit_g)).mean() - share_g * math.log(sig(-f)))
     assert float(loss) == pytest.approx(float(by_hand), rel=1e-12)
     (grad,) = torch.autograd.grad(loss, f_abs)
     assert float(grad) == pytest.approx(-share_d * float(sig(-f_abs)) + share_g * float(sig(f_abs)),
@@ -117,21 +117,33 @@ def test_a_terminating_step_is_worth_staying_in_the_absorbing_state() -> None:
     algo.close()
 
 
-def test_the_discriminator_learns_f_abs_from_the_shares_and_checkpoints_it() -> None:
+def test_every_update_sets_f_abs_to_the_smoothed_log_share_ratio_and_checkpoints_carry_it(
+) -> None:
     demos = ledge_demos()
     _, _, _, term = demos.transitions()
     n_term = int(term.sum())
     a = irlgan.AIRL(make_ledge, demos, config=CONFIG, seed=1)
-    rows: list[dict] = []
-    a.learn(144, callback=lambda algo, row: rows.append(row))
+    # a constant set from counts, not a parameter the discriminator's Adam steps move
+    assert all(p is not a.discriminator["absorbing"].value for p in a.discriminator.parameters())
+    seen: list[tuple[float, float]] = []
+
+    def record(algo, row) -> None:
+        n_abs_d, n_d, n_abs_g, n_g = algo.absorbing_counts
+        by_hand = (math.log((n_abs_d + 0.5) / (n_d + n_abs_d + 1))
+                   - math.log((n_abs_g + 0.5) / (n_g + n_abs_g + 1)))
+        seen.append((row["absorbing_reward"], by_hand, n_abs_g))
+
+    a.learn(144, callback=record)
     share_d, share_g = a.absorbing_shares
     assert share_d == n_term / (len(term) + n_term)
+    assert a.absorbing_counts[:2] == (float(n_term), float(len(term)))
+    assert a.absorbing_counts[3] == CONFIG.num_envs * CONFIG.steps_per_env
     assert 0 < share_g < 1  # the initial policy walks off the ledge now and then
-    # logged before each update: 0 at the first, then where the updates took it
-    assert rows[0]["absorbing_reward"] == 0.0
-    assert all(math.isfinite(r["absorbing_reward"]) for r in rows)
-    assert rows[-1]["absorbing_reward"] != 0.0
-    # f_abs is part of the discriminator's state: a checkpoint carries it
+    for logged, by_hand, _ in seen:  # the row's value is the one the update used
+        assert logged == pytest.approx(by_hand, rel=1e-6)
+    # it follows the generator's own count of terminations from update to update
+    assert len({n for _, _, n in seen}) > 1 and len({v for v, _, _ in seen}) > 1
+    # a checkpoint carries it
     state = io.BytesIO()
     torch.save(a.state_dict(), state)
     b = irlgan.AIRL(make_ledge, demos, config=CONFIG, seed=1)
@@ -143,16 +155,28 @@ def test_the_discriminator_learns_f_abs_from_the_shares_and_checkpoints_it() -> 
     b.close()
 
 
-def test_the_first_step_moves_f_abs_towards_log_of_the_share_ratio() -> None:
-    demos = ledge_demos()
-    algo = irlgan.AIRL(make_ledge, demos, config=CONFIG, seed=3)
-    algo.step()
-    share_d, share_g = algo.absorbing_shares
-    assert share_d != share_g
-    # Adam's first step is lr * sign(-gradient), the gradient at 0 being (share_g - share_d) / 2
-    assert float(algo.discriminator["absorbing"].value) == pytest.approx(
-        math.copysign(CONFIG.disc_lr, share_d - share_g), rel=1e-4)
-    algo.close()
+def test_the_log_share_ratio_is_the_loss_optimum_and_finite_without_terminations() -> None:
+    # large counts: the smoothed estimate approaches log(s_p / s_q), where the loss is flat
+    n_abs_d, n_d, n_abs_g, n_g = 30_000.0, 970_000.0, 5_000.0, 45_000.0
+    value = AbsorbingReward.log_share_ratio(n_abs_d, n_d, n_abs_g, n_g)
+    exact = math.log((n_abs_d / (n_d + n_abs_d)) / (n_abs_g / (n_g + n_abs_g)))
+    assert value == pytest.approx(exact, abs=2e-4)
+    f_abs = torch.tensor(value, dtype=torch.float64, requires_grad=True)
+    zeros = torch.zeros(3, dtype=torch.float64)
+    loss = absorbing_discriminator_loss(zeros, zeros, f_abs, n_abs_d / (n_d + n_abs_d),
+                                        n_abs_g / (n_g + n_abs_g))
+    (grad,) = torch.autograd.grad(loss, f_abs)
+    assert abs(float(grad)) < 1e-5
+    # demonstrations that never terminate: finite, and the more the generator falls the lower
+    falls = [AbsorbingReward.log_share_ratio(0, 50_000, n, 2_048) for n in (0, 10, 100, 1000)]
+    assert all(math.isfinite(v) for v in falls)
+    assert falls == sorted(falls, reverse=True) and falls[-1] < -10
+    assert falls[1] == pytest.approx(math.log(0.5 / 50_001) - math.log(10.5 / 2_059), rel=1e-12)
+    with pytest.raises(ValueError, match="counts must be finite and >= 0"):
+        AbsorbingReward.log_share_ratio(-1, 10, 0, 10)
+    absorbing = AbsorbingReward(0.99)
+    assert absorbing.set_from_counts(0, 50_000, 10, 2_048) == falls[1]
+    assert float(absorbing.value) == pytest.approx(falls[1], rel=1e-6)
 
 
 def test_only_airl_takes_it_and_only_with_a_discount_below_one() -> None:

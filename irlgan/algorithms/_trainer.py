@@ -146,14 +146,15 @@ class AdversarialConfig:
     normalize_obs: bool = False
     """The default policy scales the (finite) observation box onto [-1, 1]."""
     absorbing: bool = False
-    """AIRL: an episode that terminates goes on in one absorbing state whose reward f_abs is
-    learned. The discriminator also compares how often each side is there (one absorbing
-    transition per terminated episode, log pi taken as 0 there), and the generator's reward at a
-    terminating step adds gamma / (1 - gamma) f_abs, the discounted value of staying (its return
-    otherwise stops at the termination). Without it, on a task whose episodes end on failure
-    (Hopper, Ant), a learned reward that is negative on the generator's steps makes ending the
-    episode at once the best policy (after Kostrikov et al., ICLR 2019, "Discriminator-Actor-
-    Critic")."""
+    """AIRL: an episode that terminates goes on in one absorbing state with a reward f_abs. The
+    discriminator also compares how often each side is there (one absorbing transition per
+    terminated episode, log pi taken as 0 there); f_abs is set at every update to that term's
+    optimum, the log-ratio of the two sides' absorbing shares (`irlgan.algorithms.
+    AbsorbingReward`). The generator's reward at a terminating step adds gamma / (1 - gamma)
+    f_abs, the discounted value of staying (its return otherwise stops at the termination).
+    Without it, on a task whose episodes end on failure (Hopper, Ant), a learned reward that is
+    negative on the generator's steps makes ending the episode at once the best policy (after
+    Kostrikov et al., ICLR 2019, "Discriminator-Actor-Critic")."""
     bound_action_margin: float = 1e-3
     """Demonstrated action components on the bounds of a squashed policy's action box (within
     1e-6 of the half-width), where it has no density, are moved this fraction of the half-width
@@ -572,6 +573,9 @@ class AdversarialTrainer(TrainedParts):
         self.absorbing_shares = (0.0, 0.0)
         """The absorbing state's share of the demonstrated and of the generated transitions in
         the last discriminator update (`AdversarialConfig.absorbing`)."""
+        self.absorbing_counts = (0.0, 0.0, 0.0, 0.0)
+        """(absorbing, ordinary) transitions of the demonstrations, then of the generator's
+        rollout, in the last discriminator update (one absorbing transition per termination)."""
 
     @property
     def device(self) -> torch.device:
@@ -644,6 +648,12 @@ class AdversarialTrainer(TrainedParts):
         n_abs_d, n_abs_g = float(d_term.sum()), float(g_term.sum())
         self.absorbing_shares = (n_abs_d / (d_obs.shape[0] + n_abs_d),
                                  n_abs_g / (g_obs.shape[0] + n_abs_g))
+        self.absorbing_counts = (n_abs_d, float(d_obs.shape[0]), n_abs_g, float(g_obs.shape[0]))
+        absorbing = (self.discriminator["absorbing"]
+                     if isinstance(self.discriminator, nn.ModuleDict)
+                     and "absorbing" in self.discriminator else None)
+        if absorbing is not None:  # its optimum is known: set, not trained
+            absorbing.set_from_counts(*self.absorbing_counts)
         with torch.no_grad():  # the generator is fixed during the discriminator's steps
             lp_d = self.policy.log_prob(d_obs, d_act)
             lp_g = self.policy.log_prob(g_obs, g_act)

@@ -77,8 +77,10 @@ def test_presets_are_what_was_measured() -> None:
     assert default_config("gan-gcl", "HalfCheetah-v5").algo.gcl_normalize
     assert not default_config("gcl", "HalfCheetah-v5").algo.gcl_normalize  # not compared there
     hopper = default_config("airl", "Hopper-v5")
-    assert (hopper.total_steps, hopper.algo.disc_lr, hopper.algo.entropy_weight) == (
-        1_000_000, 3e-2, 1.0)
+    assert (hopper.total_steps, hopper.algo.disc_lr, hopper.algo.entropy_weight,
+            hopper.algo.absorbing) == (1_000_000, 3e-2, 1.0, True)
+    assert not default_config("gail", "Hopper-v5").algo.absorbing  # AIRL only
+    assert not default_config("airl", "HalfCheetah-v5").algo.absorbing  # no terminations
 
 
 def test_load_demos_checks_the_environment(demo_dir: Path) -> None:

@@ -570,12 +570,17 @@ class AdversarialTrainer(TrainedParts):
         self.resume_mode = "none"
         self._horizon_iterations: int | None = None
         self.last_log_z = math.nan
-        self.absorbing_shares = (0.0, 0.0)
-        """The absorbing state's share of the demonstrated and of the generated transitions in
-        the last discriminator update (`AdversarialConfig.absorbing`)."""
         self.absorbing_counts = (0.0, 0.0, 0.0, 0.0)
         """(absorbing, ordinary) transitions of the demonstrations, then of the generator's
         rollout, in the last discriminator update (one absorbing transition per termination)."""
+
+    @property
+    def absorbing_shares(self) -> tuple[float, float]:
+        """The absorbing state's share of the demonstrated and of the generated transitions in
+        the last discriminator update (`AdversarialConfig.absorbing`), from `absorbing_counts`."""
+        n_abs_d, n_d, n_abs_g, n_g = self.absorbing_counts
+        return (n_abs_d / (n_d + n_abs_d) if n_d + n_abs_d else 0.0,
+                n_abs_g / (n_g + n_abs_g) if n_g + n_abs_g else 0.0)
 
     @property
     def device(self) -> torch.device:
@@ -646,8 +651,6 @@ class AdversarialTrainer(TrainedParts):
         g_term = rollout.terminated.reshape(-1)
         # the absorbing state's share of each side (one absorbing transition per termination)
         n_abs_d, n_abs_g = float(d_term.sum()), float(g_term.sum())
-        self.absorbing_shares = (n_abs_d / (d_obs.shape[0] + n_abs_d),
-                                 n_abs_g / (g_obs.shape[0] + n_abs_g))
         self.absorbing_counts = (n_abs_d, float(d_obs.shape[0]), n_abs_g, float(g_obs.shape[0]))
         absorbing = (self.discriminator["absorbing"]
                      if isinstance(self.discriminator, nn.ModuleDict)

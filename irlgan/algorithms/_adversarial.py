@@ -200,6 +200,40 @@ class TrajectoryBatch:
             torch.cat([self.mask, self.mask.new_zeros(len(self), extra)], dim=1),
             self.terminated)
 
+    def segments(self, length: int) -> tuple[TrajectoryBatch, Tensor]:
+        """Every episode cut into consecutive pieces of `length` steps, as a batch of its own.
+
+        Piece k of an episode holds its steps kL .. kL + L - 1 (the last piece of an episode may
+        have fewer real steps) and the states x_kL .. x_kL+L; it is terminated when the episode
+        is and it holds the episode's last step. Pieces with no real step are left out.
+
+        Args:
+            length: L, steps per piece (a positive integer).
+
+        Returns:
+            (pieces, index): the pieces in episode-major order, and index [P], the position of
+            each in the flattened [B, n] grid of all pieces, n = ceil(T / L) (to select
+            per-piece values computed on that grid, e.g. `EpisodeBuffer.log_q`'s).
+
+        Raises:
+            ValueError: `length` is not a positive integer.
+        """
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ValueError(f"segment length must be a positive integer, got {length!r}")
+        b, t = self.act.shape[:2]
+        n = max(1, -(-t // length))
+        grid = self.pad_to(n * length)
+        obs = grid.obs.unfold(1, length + 1, length).transpose(-1, -2)  # [B, n, L+1, d]
+        act = grid.act.reshape(b, n, length, -1)
+        mask = grid.mask.reshape(b, n, length)
+        last = ((self.lengths - 1).clamp(min=0) // length)[:, None]
+        term = self.terminated[:, None] & (torch.arange(n, device=mask.device)[None] == last)
+        index = torch.nonzero(mask[:, :, 0].reshape(-1) > 0).flatten()
+        pieces = TrajectoryBatch(obs.reshape(b * n, length + 1, -1)[index],
+                                 act.reshape(b * n, length, -1)[index],
+                                 mask.reshape(b * n, length)[index], term.reshape(-1)[index])
+        return pieces, index
+
     def transitions(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """The real steps as transitions (obs, act, next_obs, terminated): [M, d], [M, k], [M, d],
         [M] bool, in episode-major order; terminated is true only on an episode's final step when

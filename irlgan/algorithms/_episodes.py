@@ -203,18 +203,29 @@ class EpisodeBuffer:
             self._samples = _pad(episodes)
         return self._samples
 
-    def log_q(self, batch: TrajectoryBatch) -> Tensor:
+    def log_q(self, batch: TrajectoryBatch, segment: int | None = None) -> Tensor:
         r"""The log-density of the buffer's sampling distribution at each episode (no gradient).
 
         Each stored snapshot's $\log\pi$ is evaluated once at every step of the batch
         ([K', B, T]); each schedule then gathers its snapshot per step and sums over the real
         steps, and the schedules are mixed with weights $n_g / N$.
 
+        With `segment` = L, the sums run over each L-step piece of the episodes instead
+        (`TrajectoryBatch.segments`), and the schedules are mixed per piece with the same
+        weights: $\log q(\sigma \mid x_k) = \operatorname{logsumexp}_g [\log(n_g / N) +
+        \sum_{t \in \sigma} m_t \log\pi_{s_g(t)}(u_t \mid x_t)]$, the density of the piece's
+        actions given its first state. It is exact when one snapshot took every step the
+        buffer holds; with several schedules it takes the mixture weights of the piece's start
+        state to be $n_g / N$ as at $x_0$ (the states reached at step k under each schedule
+        are not known).
+
         Args:
             batch: the episodes (B of them, padded to T steps).
+            segment: None (whole episodes) or L, the steps per piece.
 
         Returns:
-            Tensor[B], $\log q(\tau)$ (up to start-state and transition factors).
+            Tensor[B], $\log q(\tau)$ (up to start-state and transition factors), or with
+            `segment` Tensor[B, ceil(T / L)], each piece's (0 on pieces of padding only).
 
         Raises:
             ValueError: the buffer is empty.
@@ -223,6 +234,8 @@ class EpisodeBuffer:
         if not counts:
             raise ValueError("the episode buffer is empty")
         b, steps = batch.act.shape[:2]
+        if segment is not None:
+            return self._log_q_segments(batch, segment, counts)
         if steps == 0:
             return batch.act.new_zeros(b)
         newest, s = self._next - 1, self.steps_per_env
@@ -242,6 +255,35 @@ class EpisodeBuffer:
                 per_step.gather(0, (i - lo).expand(1, b, steps)).squeeze(0).sum(dim=1)
                 + math.log(counts[g] / total)
                 for g, i in index.items()])  # [G, B]
+            return torch.logsumexp(per_schedule, dim=0)
+
+    def _log_q_segments(self, batch: TrajectoryBatch, length: int,
+                        counts: dict[tuple[int, int], int]) -> Tensor:
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ValueError(f"segment length must be a positive integer, got {length!r}")
+        b, steps = batch.act.shape[:2]
+        n = max(1, -(-steps // length))
+        if steps == 0:
+            return batch.act.new_zeros(b, n)
+        newest, s = self._next - 1, self.steps_per_env
+        t = torch.arange(steps, device=batch.act.device)
+        index = {g: (g[0] + (g[1] + t) // s).clamp(max=newest) for g in counts}
+        lo = min(int(i[0]) for i in index.values())
+        hi = max(int(i[-1]) for i in index.values())
+        obs = batch.obs[:, :steps].reshape(b * steps, -1)
+        act = batch.act.reshape(b * steps, -1)
+        real = batch.mask > 0
+        total = sum(counts.values())
+        pad = n * length - steps
+        with torch.no_grad():
+            per_step = torch.stack([
+                torch.where(real, self._snapshots[r].log_prob(obs, act).reshape(b, steps), 0.0)
+                for r in range(lo, hi + 1)])  # [K', B, T]
+            per_schedule = torch.stack([
+                torch.nn.functional.pad(
+                    per_step.gather(0, (i - lo).expand(1, b, steps)).squeeze(0), (0, pad))
+                .reshape(b, n, length).sum(dim=2) + math.log(counts[g] / total)
+                for g, i in index.items()])  # [G, B, n]
             return torch.logsumexp(per_schedule, dim=0)
 
     # ------------------------------------------------------------------------------------------

@@ -111,12 +111,22 @@ class AdversarialConfig:
     of the step on each side unchanged), so that it does not vanish below Adam's epsilon when
     the discriminator separates the trajectories (`irlgan.algorithms.gcl_cost_loss`,
     `irlgan.algorithms.gan_gcl_cost_loss`; GAN-GCL's log Z keeps the loss's own gradient)."""
+    segment_steps: int = 0
+    """GAN-GCL, GCL: the discriminator compares L-step pieces of episodes instead of whole
+    episodes (0: whole episodes, the papers' form). Each piece sigma starting at x_k gets the
+    logit -c(sigma) - log Z(x_k) - log q(sigma | x_k) (`TrajectoryBatch.segments`,
+    `EpisodeBuffer.log_q`), log Z the same learned function of a state, now of each piece's
+    first; `disc_batch` then counts pieces. The log-ratio between demonstrations and samples
+    grows with the length of what is compared (several nats a step on MuJoCo), and over
+    1000-step episodes it saturates the discriminator at its optimum (see the MuJoCo benchmark
+    page). With a segment as long as the longest episode it is the whole-episode form exactly."""
     disc_lr: float = 3e-4
     """Adam learning rate of the discriminator (cost, reward network, log Z)."""
     disc_steps: int = 4
     """Discriminator updates per iteration."""
     disc_batch: int = 2048
-    """AIRL, GAIL: transitions per side per update; GAN-GCL, GCL: episodes per side."""
+    """AIRL, GAIL: transitions per side per update; GAN-GCL, GCL: episodes (with
+    `segment_steps`: pieces) per side."""
     buffer_generators: int = 4
     """GAN-GCL, GCL: the generator snapshots whose episodes (and mixture density) form the
     buffer."""
@@ -167,6 +177,10 @@ class AdversarialConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.segment_steps, bool) or not isinstance(self.segment_steps, int) or (
+                self.segment_steps < 0):
+            raise ValueError(f"segment_steps must be a non-negative integer (0: whole episodes), "
+                             f"got {self.segment_steps!r}")
         if isinstance(self.bc_steps, bool) or not isinstance(self.bc_steps, int) or (
                 self.bc_steps < 0):
             raise ValueError(f"bc_steps must be a non-negative integer, got {self.bc_steps!r}")
@@ -496,6 +510,9 @@ class AdversarialTrainer(TrainedParts):
         if config.absorbing and not self.supports_absorbing:
             raise ValueError(f"absorbing=True is implemented for AIRL only, not "
                              f"{type(self).__name__}")
+        if config.segment_steps and self.discriminates != "episodes":
+            raise ValueError(f"segment_steps={config.segment_steps} applies to the episode "
+                             f"discriminators (GAN-GCL, GCL), not {type(self).__name__}")
         if config.absorbing and not config.discount < 1:
             raise ValueError(f"absorbing=True needs a discount below 1 (the absorbing state's "
                              f"value is f_abs / (1 - gamma)), got {config.discount}")
@@ -671,9 +688,17 @@ class AdversarialTrainer(TrainedParts):
         if len(self.buffer) == 0:
             return {}
         gen_all = self.buffer.samples()
-        lq_g = self.buffer.log_q(gen_all)
-        lq_d = self.buffer.log_q(self.demo_episodes)
-        demos = self.demo_episodes
+        if self.config.segment_steps:  # L-step pieces of the episodes, each with its log q
+            length = self.config.segment_steps
+            lq_g = self.buffer.log_q(gen_all, length).reshape(-1)
+            lq_d = self.buffer.log_q(self.demo_episodes, length).reshape(-1)
+            gen_all, keep_g = gen_all.segments(length)
+            demos, keep_d = self.demo_episodes.segments(length)
+            lq_g, lq_d = lq_g[keep_g], lq_d[keep_d]
+        else:
+            lq_g = self.buffer.log_q(gen_all)
+            lq_d = self.buffer.log_q(self.demo_episodes)
+            demos = self.demo_episodes
         return self._disc_steps(len(demos), len(gen_all),
                                 lambda i: Episodes(demos.select(i), lq_d[i]),
                                 lambda i: Episodes(gen_all.select(i), lq_g[i]))

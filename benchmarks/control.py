@@ -158,6 +158,9 @@ def main() -> None:
     parser.add_argument("--compare", nargs="+", default=None, metavar="TAG",
                         help="plot the learning curves of the named result files together, one "
                              "figure per task (docs/assets/control/<task>_settings.png), and exit")
+    parser.add_argument("--figure", default="settings", metavar="STEM",
+                        help="with --compare: name the figures docs/assets/control/<task>_STEM.png "
+                             "and the text file <first tag>_STEM.txt (default: settings)")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--demos", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -168,9 +171,9 @@ def main() -> None:
         tables = {tag: json.loads((Path(args.results) / f"{tag}.json").read_text())
                   for tag in args.compare}
         text = format_compare(tables)
-        (Path(args.results) / f"{args.compare[0]}_settings.txt").write_text(text)
+        (Path(args.results) / f"{args.compare[0]}_{args.figure}.txt").write_text(text)
         print(text, end="")
-        plot_compare(tables, ROOT / "docs" / "assets" / "control")
+        plot_compare(tables, ROOT / "docs" / "assets" / "control", args.figure)
         return
     if args.markdown is not None:
         tables = [json.loads((Path(args.results) / f"{tag}.json").read_text())
@@ -356,9 +359,10 @@ def format_compare(tables: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_compare(tables: dict[str, dict], folder: Path) -> None:
+def plot_compare(tables: dict[str, dict], folder: Path, stem: str = "settings") -> None:
     """Learning curves of several result files (settings) per task, one colour per file and the
-    deterministic policy's final return as a dot at the end of each curve."""
+    deterministic policy's final return as a dot at the end of each curve; saved as
+    `folder/<task>_<stem>.png`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -379,7 +383,7 @@ def plot_compare(tables: dict[str, dict], folder: Path) -> None:
                      if env_id in t.get("experts", {})), None)
         _finish_figure(fig, ax, env_id, info,
                        "return (lines: training episodes; dots: final policy)",
-                       folder / f"{_slug(env_id)}_settings.png", fontsize=6)
+                       folder / f"{_slug(env_id)}_{stem}.png", fontsize=6)
 
 
 if __name__ == "__main__":

@@ -235,36 +235,23 @@ class EpisodeBuffer:
             raise ValueError("the episode buffer is empty")
         b, steps = batch.act.shape[:2]
         if segment is not None:
-            return self._log_q_segments(batch, segment, counts)
+            if isinstance(segment, bool) or not isinstance(segment, int) or segment < 1:
+                raise ValueError(f"segment length must be a positive integer, got {segment!r}")
+            n = max(1, -(-steps // segment))
+            if steps == 0:
+                return batch.act.new_zeros(b, n)
+            pad = n * segment - steps
+            # each schedule's per-step log pi [B, T], summed over each piece: [B, n]
+            return self._mixture(batch, counts, lambda x: torch.nn.functional.pad(x, (0, pad))
+                                 .reshape(b, n, segment).sum(dim=2))
         if steps == 0:
             return batch.act.new_zeros(b)
-        newest, s = self._next - 1, self.steps_per_env
-        t = torch.arange(steps, device=batch.act.device)
-        index = {g: (g[0] + (g[1] + t) // s).clamp(max=newest) for g in counts}
-        lo = min(int(i[0]) for i in index.values())
-        hi = max(int(i[-1]) for i in index.values())
-        obs = batch.obs[:, :steps].reshape(b * steps, -1)
-        act = batch.act.reshape(b * steps, -1)
-        real = batch.mask > 0
-        total = sum(counts.values())
-        with torch.no_grad():
-            per_step = torch.stack([
-                torch.where(real, self._snapshots[r].log_prob(obs, act).reshape(b, steps), 0.0)
-                for r in range(lo, hi + 1)])  # [K', B, T]
-            per_schedule = torch.stack([
-                per_step.gather(0, (i - lo).expand(1, b, steps)).squeeze(0).sum(dim=1)
-                + math.log(counts[g] / total)
-                for g, i in index.items()])  # [G, B]
-            return torch.logsumexp(per_schedule, dim=0)
+        return self._mixture(batch, counts, lambda x: x.sum(dim=1))
 
-    def _log_q_segments(self, batch: TrajectoryBatch, length: int,
-                        counts: dict[tuple[int, int], int]) -> Tensor:
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise ValueError(f"segment length must be a positive integer, got {length!r}")
+    def _mixture(self, batch: TrajectoryBatch, counts: dict[tuple[int, int], int],
+                 reduce: Callable[[Tensor], Tensor]) -> Tensor:
+        """logsumexp over schedules g of log(n_g / N) + reduce(the per-step log pi of g [B, T])."""
         b, steps = batch.act.shape[:2]
-        n = max(1, -(-steps // length))
-        if steps == 0:
-            return batch.act.new_zeros(b, n)
         newest, s = self._next - 1, self.steps_per_env
         t = torch.arange(steps, device=batch.act.device)
         index = {g: (g[0] + (g[1] + t) // s).clamp(max=newest) for g in counts}
@@ -274,16 +261,14 @@ class EpisodeBuffer:
         act = batch.act.reshape(b * steps, -1)
         real = batch.mask > 0
         total = sum(counts.values())
-        pad = n * length - steps
         with torch.no_grad():
             per_step = torch.stack([
                 torch.where(real, self._snapshots[r].log_prob(obs, act).reshape(b, steps), 0.0)
                 for r in range(lo, hi + 1)])  # [K', B, T]
             per_schedule = torch.stack([
-                torch.nn.functional.pad(
-                    per_step.gather(0, (i - lo).expand(1, b, steps)).squeeze(0), (0, pad))
-                .reshape(b, n, length).sum(dim=2) + math.log(counts[g] / total)
-                for g, i in index.items()])  # [G, B, n]
+                reduce(per_step.gather(0, (i - lo).expand(1, b, steps)).squeeze(0))
+                + math.log(counts[g] / total)
+                for g, i in index.items()])  # [G, B] or [G, B, n]
             return torch.logsumexp(per_schedule, dim=0)
 
     # ------------------------------------------------------------------------------------------

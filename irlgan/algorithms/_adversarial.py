@@ -135,6 +135,17 @@ def gcl_cost_loss(
 # --------------------------------------------------------------------------------------------
 
 
+def piece_count(steps: int, length: int) -> int:
+    """ceil(steps / length), at least 1: the L-step pieces of a [B, steps] batch.
+
+    Raises:
+        ValueError: `length` is not a positive integer.
+    """
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ValueError(f"segment length must be a positive integer, got {length!r}")
+    return max(1, -(-steps // length))
+
+
 @dataclass(frozen=True)
 class TrajectoryBatch:
     """Whole episodes padded to a common length.
@@ -218,10 +229,8 @@ class TrajectoryBatch:
         Raises:
             ValueError: `length` is not a positive integer.
         """
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise ValueError(f"segment length must be a positive integer, got {length!r}")
         b, t = self.act.shape[:2]
-        n = max(1, -(-t // length))
+        n = piece_count(t, length)
         grid = self.pad_to(n * length)
         obs = grid.obs.unfold(1, length + 1, length).transpose(-1, -2)  # [B, n, L+1, d]
         act = grid.act.reshape(b, n, length, -1)

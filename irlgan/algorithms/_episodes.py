@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from irlgan.algorithms._adversarial import TrajectoryBatch
+from irlgan.algorithms._adversarial import TrajectoryBatch, piece_count
 
 __all__ = ["EpisodeBuffer"]
 
@@ -235,9 +235,7 @@ class EpisodeBuffer:
             raise ValueError("the episode buffer is empty")
         b, steps = batch.act.shape[:2]
         if segment is not None:
-            if isinstance(segment, bool) or not isinstance(segment, int) or segment < 1:
-                raise ValueError(f"segment length must be a positive integer, got {segment!r}")
-            n = max(1, -(-steps // segment))
+            n = piece_count(steps, segment)
             if steps == 0:
                 return batch.act.new_zeros(b, n)
             pad = n * segment - steps

@@ -556,6 +556,8 @@ class AdversarialTrainer(TrainedParts):
             self.demo_transitions = (self.demo_transitions[0], moved, *self.demo_transitions[2:])
             act, _ = _bound_actions(policy, self.demo_episodes.act, margin, warn=False)
             self.demo_episodes = TrajectoryBatch(obs, act, mask, term)
+        self._demo_pieces: tuple[TrajectoryBatch, Tensor] | None = None
+        """`demo_episodes.segments(config.segment_steps)`, made at the first use."""
         self.bc_nll = math.nan
         if config.bc_steps:
             self.bc_nll = behaviour_cloning(policy, *self.demo_transitions[:2], config.bc_steps,
@@ -693,7 +695,9 @@ class AdversarialTrainer(TrainedParts):
             lq_g = self.buffer.log_q(gen_all, length).reshape(-1)
             lq_d = self.buffer.log_q(self.demo_episodes, length).reshape(-1)
             gen_all, keep_g = gen_all.segments(length)
-            demos, keep_d = self.demo_episodes.segments(length)
+            if self._demo_pieces is None:  # the demonstrations never change: cut them once
+                self._demo_pieces = self.demo_episodes.segments(length)
+            demos, keep_d = self._demo_pieces
             lq_g, lq_d = lq_g[keep_g], lq_d[keep_d]
         else:
             lq_g = self.buffer.log_q(gen_all)

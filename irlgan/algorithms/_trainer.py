@@ -95,6 +95,12 @@ class AdversarialConfig:
     """Hidden widths of the default cost / reward network (AIRL: of g and h)."""
     state_only: bool = False
     """The default cost c(x) (AIRL: g(x); GAIL: D(x)) instead of a function of (x, u)."""
+    reward_obs: tuple[int, int] | None = None
+    """(start, stop): the default discriminator networks (the cost or AIRL's g and h, GAN-GCL's
+    and GCL's log Z(x_0), GAIL's logit) see the observation components start .. stop - 1 only;
+    the policy still sees all of them (None: every component). Ant-v5's first 27 components are
+    its joint positions and velocities, the other 78 its contact forces: ``(0, 27)`` leaves the
+    contact forces out of the reward."""
     log_z: Literal["initial_state", "scalar"] = "initial_state"
     """GAN-GCL, GCL: a learned log Z(x_0) (exact with random starts) or a scalar."""
     log_z_init: Literal["zero", "solved"] = "zero"
@@ -181,6 +187,14 @@ class AdversarialConfig:
                 self.segment_steps < 0):
             raise ValueError(f"segment_steps must be a non-negative integer (0: whole episodes), "
                              f"got {self.segment_steps!r}")
+        if self.reward_obs is not None:
+            bounds = tuple(self.reward_obs)
+            if len(bounds) != 2 or any(isinstance(b, bool) or not isinstance(b, int)
+                                       for b in bounds) or not 0 <= bounds[0] < bounds[1]:
+                raise ValueError(f"reward_obs must be two integers start < stop, start >= 0 "
+                                 f"(the observation components the reward sees), got "
+                                 f"{self.reward_obs!r}")
+            object.__setattr__(self, "reward_obs", (bounds[0], bounds[1]))
         if isinstance(self.bc_steps, bool) or not isinstance(self.bc_steps, int) or (
                 self.bc_steps < 0):
             raise ValueError(f"bc_steps must be a non-negative integer, got {self.bc_steps!r}")
@@ -562,6 +576,12 @@ class AdversarialTrainer(TrainedParts):
         if config.bc_steps:
             self.bc_nll = behaviour_cloning(policy, *self.demo_transitions[:2], config.bc_steps,
                                             _torch_generator(self.streams["bc"]))
+        if reward_net is not None and config.reward_obs is not None:
+            raise ValueError(f"reward_obs={list(config.reward_obs)} selects the inputs of the "
+                             f"default discriminator networks; a reward_net chooses its own")
+        if config.reward_obs is not None and config.reward_obs[1] > obs_dim:
+            raise ValueError(f"reward_obs={list(config.reward_obs)} reaches past the "
+                             f"observation width {obs_dim}")
         if reward_net is not None:
             check_protocol(reward_net, self.reward_net_protocol, "reward_net")
         self.discriminator = self.build_discriminator(

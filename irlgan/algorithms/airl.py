@@ -175,7 +175,7 @@ class AIRL(AdversarialTrainer):
 
         if reward_net is None:
             reward_net = ShapedReward(obs_dim, act_dim, config.discount, config.hidden,
-                                      config.state_only, generator)
+                                      config.state_only, generator, config.reward_obs)
         gamma = getattr(reward_net, "gamma", None)
         if gamma is not None and abs(float(gamma) - config.discount) > 1e-12:
             raise ValueError(f"reward_net shapes with gamma={gamma}, the generator discounts with "

@@ -33,14 +33,16 @@ class TransitionLogit(nn.Module):
         hidden: hidden widths.
         state_only: f depends on x only.
         generator: torch generator of the initialisation.
+        obs_slice: ``(start, stop)``: f sees those observation components only (None: all).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...] = (64, 64),
-                 state_only: bool = False, generator: torch.Generator | None = None) -> None:
+                 state_only: bool = False, generator: torch.Generator | None = None,
+                 obs_slice: tuple[int, int] | None = None) -> None:
         super().__init__()
         from irlgan.models import MLPCost
 
-        self.f = MLPCost(obs_dim, act_dim, hidden, state_only, generator)
+        self.f = MLPCost(obs_dim, act_dim, hidden, state_only, generator, obs_slice)
 
     def forward(self, obs: Tensor, act: Tensor, next_obs: Tensor, terminated: Tensor) -> Tensor:
         """f(x, u): [..., d] -> [...]."""
@@ -62,7 +64,7 @@ class GAIL(AdversarialTrainer):
                             generator: torch.Generator | None) -> nn.ModuleDict:
         if reward_net is None:
             reward_net = TransitionLogit(obs_dim, act_dim, config.hidden, config.state_only,
-                                         generator)
+                                         generator, config.reward_obs)
         return nn.ModuleDict({"reward_net": reward_net})
 
     def discriminator_loss(self, data: Transitions, gen: Transitions):

@@ -160,7 +160,8 @@ def default_cost(obs_dim: int, act_dim: int, config: AdversarialConfig,
     `config.state_only`)."""
     from irlgan.models import MLPCost
 
-    return MLPCost(obs_dim, act_dim, config.hidden, config.state_only, generator)
+    return MLPCost(obs_dim, act_dim, config.hidden, config.state_only, generator,
+                   config.reward_obs)
 
 
 def build_log_z(obs_dim: int, config: AdversarialConfig,
@@ -169,7 +170,8 @@ def build_log_z(obs_dim: int, config: AdversarialConfig,
     from irlgan.models import MLPLogZ
 
     scalar = config.log_z == "scalar"
-    log_z = MLPLogZ(obs_dim, hidden=() if scalar else (32,), generator=generator)
+    log_z = MLPLogZ(obs_dim, hidden=() if scalar else (32,), generator=generator,
+                    obs_slice=config.reward_obs)
     if scalar:
         log_z.net[-1].weight.requires_grad_(False)
     return log_z

@@ -67,6 +67,31 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int = 1,
     return nn.Sequential(*layers)
 
 
+def check_obs_slice(obs_dim: int, obs_slice: Sequence[int] | None) -> tuple[int, int] | None:
+    """`obs_slice` as a checked ``(start, stop)`` within ``[0, obs_dim]`` (None: every component).
+
+    Raises:
+        ValueError: unless ``0 <= start < stop <= obs_dim``.
+    """
+    if obs_slice is None:
+        return None
+    bounds = tuple(obs_slice)
+    if len(bounds) != 2 or any(isinstance(b, bool) or not isinstance(b, int) for b in bounds):
+        raise ValueError(f"obs_slice must be two integers (start, stop), got {obs_slice!r}")
+    start, stop = bounds
+    if not 0 <= start < stop <= obs_dim:
+        raise ValueError(f"obs_slice {list(bounds)} must satisfy 0 <= start < stop <= the "
+                         f"observation width {obs_dim}")
+    return start, stop
+
+
+def _select(obs: Tensor, obs_dim: int, obs_slice: tuple[int, int] | None, what: str) -> Tensor:
+    """The components `obs_slice` of `obs` [..., obs_dim] (all of them when None)."""
+    if obs.shape[-1] != obs_dim:
+        raise ValueError(f"obs has width {obs.shape[-1]}, {what} expects {obs_dim}")
+    return obs if obs_slice is None else obs[..., obs_slice[0]:obs_slice[1]]
+
+
 def masked_sum(values: Tensor, mask: Tensor | None) -> Tensor:
     """Sums per-step values over time with a padding mask.
 
@@ -95,18 +120,22 @@ class MLPCost(nn.Module):
         hidden: hidden widths of the MLP.
         state_only: the cost depends on the observation only.
         generator: torch generator of the initialisation (global RNG when None).
+        obs_slice: ``(start, stop)``: the cost sees the observation components
+            ``start .. stop - 1`` only (None: all of them); it still takes d_obs-wide input.
     """
 
     def __init__(self, obs_dim: int, act_dim: int, hidden: Sequence[int] = (64, 64),
-                 state_only: bool = False, generator: torch.Generator | None = None) -> None:
+                 state_only: bool = False, generator: torch.Generator | None = None,
+                 obs_slice: Sequence[int] | None = None) -> None:
         super().__init__()
         if act_dim < 1 and not state_only:
             raise ValueError(f"act_dim must be positive, got {act_dim}")
         self.obs_dim = int(obs_dim)
         self.act_dim = int(act_dim)
         self.state_only = bool(state_only)
-        self.net = mlp(self.obs_dim + (0 if state_only else self.act_dim), hidden,
-                       generator=generator)
+        self.obs_slice = check_obs_slice(self.obs_dim, obs_slice)
+        seen = self.obs_dim if self.obs_slice is None else self.obs_slice[1] - self.obs_slice[0]
+        self.net = mlp(seen + (0 if state_only else self.act_dim), hidden, generator=generator)
 
     def forward(self, obs: Tensor, act: Tensor | None = None) -> Tensor:
         """Per-step cost.
@@ -118,8 +147,7 @@ class MLPCost(nn.Module):
         Returns:
             Tensor[...].
         """
-        if obs.shape[-1] != self.obs_dim:
-            raise ValueError(f"obs has width {obs.shape[-1]}, the cost expects {self.obs_dim}")
+        obs = _select(obs, self.obs_dim, self.obs_slice, "the cost")
         if self.state_only:
             x = obs
         else:
@@ -155,13 +183,17 @@ class MLPLogZ(nn.Module):
         hidden: hidden widths (an empty tuple gives an affine function).
         init: initial value of the offset.
         generator: torch generator of the initialisation (global RNG when None).
+        obs_slice: ``(start, stop)``: log Z sees those observation components only (None: all).
     """
 
     def __init__(self, obs_dim: int, hidden: Sequence[int] = (32,), init: float = 0.0,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None,
+                 obs_slice: Sequence[int] | None = None) -> None:
         super().__init__()
         self.obs_dim = int(obs_dim)
-        self.net = mlp(self.obs_dim, hidden, generator=generator)
+        self.obs_slice = check_obs_slice(self.obs_dim, obs_slice)
+        seen = self.obs_dim if self.obs_slice is None else self.obs_slice[1] - self.obs_slice[0]
+        self.net = mlp(seen, hidden, generator=generator)
         with torch.no_grad():  # start as the constant `init`
             self.net[-1].weight.zero_()
             self.net[-1].bias.fill_(init)
@@ -171,7 +203,8 @@ class MLPLogZ(nn.Module):
         if initial_obs.dim() != 2 or initial_obs.shape[-1] != self.obs_dim:
             raise ValueError(f"initial_obs must be [B, {self.obs_dim}], got "
                              f"{tuple(initial_obs.shape)}")
-        return self.net(initial_obs.to(self.net[0].weight.dtype)).squeeze(-1)
+        x = _select(initial_obs, self.obs_dim, self.obs_slice, "log Z")
+        return self.net(x.to(self.net[0].weight.dtype)).squeeze(-1)
 
 
 class ShapedReward(nn.Module):
@@ -189,21 +222,28 @@ class ShapedReward(nn.Module):
         hidden: hidden widths of g and h.
         state_only: g depends on x only.
         generator: torch generator of the initialisation (global RNG when None).
+        obs_slice: ``(start, stop)``: g and h see those observation components only (None: all).
     """
 
     def __init__(self, obs_dim: int, act_dim: int, gamma: float = 0.99,
                  hidden: Sequence[int] = (64, 64), state_only: bool = True,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None,
+                 obs_slice: Sequence[int] | None = None) -> None:
         super().__init__()
         if not 0.0 <= gamma <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {gamma}")
         self.gamma = float(gamma)
-        self.g = MLPCost(obs_dim, act_dim, hidden, state_only, generator)  # g, in MLPCost's shell
-        self.h = mlp(int(obs_dim), hidden, generator=generator)
+        self.obs_dim = int(obs_dim)
+        self.obs_slice = check_obs_slice(self.obs_dim, obs_slice)
+        # g, in MLPCost's shell
+        self.g = MLPCost(obs_dim, act_dim, hidden, state_only, generator, self.obs_slice)
+        seen = self.obs_dim if self.obs_slice is None else self.obs_slice[1] - self.obs_slice[0]
+        self.h = mlp(seen, hidden, generator=generator)
 
     def potential(self, obs: Tensor) -> Tensor:
         """h(x). Args: obs Tensor[..., d_obs]. Returns: Tensor[...]."""
-        return self.h(obs.to(self.h[0].weight.dtype)).squeeze(-1)
+        x = _select(obs, self.obs_dim, self.obs_slice, "the potential h")
+        return self.h(x.to(self.h[0].weight.dtype)).squeeze(-1)
 
     def reward(self, obs: Tensor, act: Tensor) -> Tensor:
         """g(x, u) (or g(x)), the learned reward without shaping. Returns Tensor[...]."""

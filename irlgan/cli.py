@@ -129,7 +129,9 @@ def _train_epilog() -> str:
     sac = flatten_overrides(config_to_dict(SACConfig()))
     nested.update({f"sac.{k}": v for k, v in sac.items()})
     refused = {"sac", "ppo.entropy_weight"}  # sac is set field by field; the entropy weight once
-    control_keys = sorted(RUN_FIELDS) + sorted(k for k in nested if k not in refused)
+    control_keys = (sorted(k if k != "train_env_kwargs" else "train_env_kwargs.NAME"
+                           for k in RUN_FIELDS)
+                    + sorted(k for k in nested if k not in refused))
     density_keys = sorted(f.name for f in dataclasses.fields(DensityConfig)
                           if f.name not in ("algorithm", "dataset"))
     return "\n".join([

@@ -184,6 +184,9 @@ def _parse(name: str, text: str, kind: Any) -> Any:
         kinds = _sequence_kinds(name, kind, len(parts))
         values = [_parse(name, part, inner) for part, inner in zip(parts, kinds, strict=True)]
         return tuple(values) if origin is tuple else values
+    if origin is dict:
+        raise ValueError(f"{name} is a table; set its entries one by one, e.g. "
+                         f"{name}.KEY=VALUE")
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         raise ValueError(f"{name} is a group of settings ({kind.__name__}) and cannot be set from "
                          f"one string; set its fields, e.g. {name}.FIELD=VALUE")
@@ -311,7 +314,19 @@ def _apply(cfg: Any, tree: dict[str, Any], prefix: str, parse_text: bool) -> Any
         if name not in names:
             raise _unknown(name, prefix, cfg, hints)
         kind = hints[name]
-        if isinstance(value, dict):  # a group: set its fields
+        if isinstance(value, dict) and typing.get_origin(kind) is dict:  # keys of a dict field
+            key_kind, value_kind = typing.get_args(kind) or (Any, Any)
+            merged = dict(getattr(cfg, name))
+            for key, item in value.items():
+                if isinstance(item, dict):
+                    raise ValueError(f"{dotted}.{key} is a nested table; {dotted} takes plain "
+                                     f"values")
+                merged[_coerce(dotted, key, key_kind)] = (
+                    _parse(f"{dotted}.{key}", item, value_kind)
+                    if parse_text and isinstance(item, str)
+                    else _coerce(f"{dotted}.{key}", item, value_kind))
+            changes[name] = merged
+        elif isinstance(value, dict):  # a group: set its fields
             nested = _dataclass_in(kind)
             if nested is None:
                 raise ValueError(f"{dotted} is not a group of settings; set it as "

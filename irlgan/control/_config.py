@@ -7,7 +7,6 @@ chose it; `default_config` reads them. Keys are ``"<algorithm>/<env_id>"``, on t
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from irlgan.algorithms import ALGORITHMS, AdversarialConfig
@@ -15,14 +14,14 @@ from irlgan.control._run import ControlRunConfig
 
 __all__ = ["default_config"]
 
-RUN_FIELDS = ("total_steps", "checkpoint_every", "eval_episodes")
+RUN_FIELDS = ("total_steps", "checkpoint_every", "eval_episodes", "train_env_kwargs")
 """Preset and `--set` keys that belong to the run, not to the algorithm's settings."""
 
 
 def split_overrides(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(run-level values, algorithm-level values) of a flat dict of settings."""
-    run = {k: v for k, v in values.items() if k in RUN_FIELDS}
-    algo = {k: v for k, v in values.items() if k not in RUN_FIELDS}
+    run = {k: v for k, v in values.items() if k.split(".")[0] in RUN_FIELDS}
+    algo = {k: v for k, v in values.items() if k.split(".")[0] not in RUN_FIELDS}
     return run, algo
 
 
@@ -37,4 +36,4 @@ def default_config(algorithm: str, env_id: str, seed: int = 0) -> ControlRunConf
     run_values, algo_values = split_overrides(preset)
     algo = apply_overrides(AdversarialConfig(), algo_values, parse_text=False)
     run = ControlRunConfig(algorithm=algorithm, env_id=env_id, seed=int(seed), algo=algo)
-    return dataclasses.replace(run, **run_values)
+    return apply_overrides(run, run_values, parse_text=False)

@@ -62,6 +62,10 @@ class ControlRunConfig:
     """Evaluation episodes on held-out reset seeds (at least 20)."""
     algo: AdversarialConfig = field(default_factory=AdversarialConfig)
     """The algorithm's settings (`--set disc_lr=...`, `--set ppo.gamma=...`)."""
+    train_env_kwargs: dict[str, int | float | bool | str] = field(default_factory=dict)
+    """Keyword arguments of `gymnasium.make(env_id, ...)` for the training environment only
+    (`--set train_env_kwargs.terminate_when_unhealthy=false`); evaluation always runs the task
+    `env_id` as registered, so a changed training world is measured on the real one."""
 
     def __post_init__(self) -> None:
         if self.algorithm not in ALGORITHMS:
@@ -77,6 +81,12 @@ class ControlRunConfig:
             raise ValueError(f"eval_episodes must be at least 20, got {self.eval_episodes}")
         if not isinstance(self.algo, AdversarialConfig):
             raise ValueError("algo must be an AdversarialConfig")
+        if not isinstance(self.train_env_kwargs, dict) or any(
+                not isinstance(k, str) or not k.isidentifier()
+                or not isinstance(v, bool | int | float | str)
+                for k, v in self.train_env_kwargs.items()):
+            raise ValueError(f"train_env_kwargs must map keyword names to numbers, booleans or "
+                             f"strings, got {self.train_env_kwargs!r}")
 
     @property
     def iterations(self) -> int:
@@ -111,9 +121,29 @@ def config_from_run_dict(data: dict[str, Any]) -> ControlRunConfig:
 
 def build_algorithm(run: ControlRunConfig, demos: Any,
                     device: str | torch.device | None = None) -> AdversarialTrainer:
-    """The algorithm object of a run (environment by id, default modules, on `device`)."""
+    """The algorithm object of a run (environment by id, made with `run.train_env_kwargs`;
+    default modules; on `device`)."""
     cls = ALGORITHMS[run.algorithm]
-    return cls(run.env_id, demos, config=run.algo, seed=run.seed, device=device or "cpu")
+    return cls(train_env(run), demos, config=run.algo, seed=run.seed, device=device or "cpu")
+
+
+def train_env(run: ControlRunConfig) -> Any:
+    """What the trainer builds its environments from: `run.env_id`, or with
+    `run.train_env_kwargs` a factory calling `gymnasium.make(env_id, **train_env_kwargs)`
+    (an unknown keyword fails here, with the environment's own message)."""
+    if not run.train_env_kwargs:
+        return run.env_id
+    import functools
+
+    import gymnasium
+
+    factory = functools.partial(gymnasium.make, run.env_id, **run.train_env_kwargs)
+    try:
+        factory().close()
+    except TypeError as error:
+        raise ValueError(f"train_env_kwargs {run.train_env_kwargs} do not fit {run.env_id}: "
+                         f"{error}") from error
+    return factory
 
 
 def train_run(run: ControlRunConfig, demos: Any, run_dir: str | os.PathLike, *,

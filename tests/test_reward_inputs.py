@@ -168,3 +168,18 @@ def test_bad_train_env_kwargs_get_one_line_errors() -> None:
                                          r"Pendulum-v1") as error:
         build_algorithm(run, demos)
     assert "\n" not in str(error.value)
+
+
+def test_preset_tables_and_set_merge_into_train_env_kwargs() -> None:
+    """The Ant preset's TOML table arrives as a dict (booleans stay booleans), and a `--set` of
+    another key adds to it instead of replacing it."""
+    from irlgan.control._config import default_config
+
+    run = default_config("airl", "Ant-v5")
+    assert run.train_env_kwargs == {"terminate_when_unhealthy": False}
+    assert run.algo.reward_obs == (0, 27)
+    both = build_config("airl", "Ant-v5", None, 0, {"train_env_kwargs.ctrl_cost_weight": "0.25"})
+    assert both.train_env_kwargs == {"terminate_when_unhealthy": False, "ctrl_cost_weight": 0.25}
+    back = build_config("airl", "Ant-v5", None, 0,
+                        {"train_env_kwargs.terminate_when_unhealthy": "true"})
+    assert back.train_env_kwargs == {"terminate_when_unhealthy": True}

@@ -50,9 +50,16 @@ def _slug(env_id: str) -> str:
 
 
 def ensure_expert(env_id: str, experts: Path, seed: int = 0) -> Path:
-    """The expert folder of `env_id`, trained with `irlgan expert` if missing."""
+    """The expert folder of `env_id`, trained with `irlgan expert` if missing (`irlgan expert`
+    cannot resume, so the folder of a training that was killed before its `expert.json` is
+    started again)."""
     folder = experts / _slug(env_id)
     if not (folder / "expert.json").is_file():
+        if folder.is_dir() and any(folder.iterdir()):
+            import shutil
+
+            print(f"{folder} holds an unfinished expert training; starting it again", flush=True)
+            shutil.rmtree(folder)
         print(f"training the {env_id} expert into {folder} ...", flush=True)
         subprocess.run([sys.executable, "-m", "irlgan.cli", "expert", "--env", env_id, "--seed",
                         str(seed), "--out", str(folder), "--quiet"], check=True,
@@ -109,7 +116,9 @@ def run_single(args: argparse.Namespace) -> None:
     config = build_config(algo, env_id, args.steps or None, seed,
                           dict(s.split("=", 1) for s in args.set))
     out = Path(args.runs) / f"{algo}-{_slug(env_id)}-s{seed}"
-    if out.exists():
+    resume = bool(args.resume and (out / "checkpoints").is_dir()
+                  and any((out / "checkpoints").iterdir()))
+    if out.exists() and not resume:
         import shutil
 
         shutil.rmtree(out)
@@ -117,7 +126,7 @@ def run_single(args: argparse.Namespace) -> None:
     raw_rate = raw_env_steps_per_s(env_id)
     summary = train_run(config, demos, out, demos_dir=args.demos, expert_return=expert,
                         random_return=rand, reference_seeds=demos.reference_seeds,
-                        progress=False)
+                        progress=False, resume=resume)
     summary["load_avg_1min_before"] = load_before
     summary["load_avg_1min_after"] = os.getloadavg()[0]
     summary["raw_env_steps_per_s"] = raw_rate
@@ -161,6 +170,10 @@ def main() -> None:
     parser.add_argument("--figure", default="settings", metavar="STEM",
                         help="with --compare: name the figures docs/assets/control/<task>_STEM.png "
                              "and the text file <first tag>_STEM.txt (default: settings)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a run whose folder has checkpoints (one killed, e.g. at "
+                             "the end of a session) instead of starting it afresh; the settings "
+                             "must be the same")
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--demos", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -198,6 +211,8 @@ def main() -> None:
                        "--runs", args.runs]
                 if args.steps:
                     cmd += ["--steps", str(args.steps)]
+                if args.resume:
+                    cmd.append("--resume")
                 for item in args.set:
                     cmd += ["--set", item]
                 t0 = time.perf_counter()

@@ -178,7 +178,7 @@ def _first_missing_ancestor(path: Path) -> Path | None:
 
 @contextmanager
 def open_run(out: str | os.PathLike[str], config: dict[str, Any], *,
-             resume: bool) -> Iterator[RunFolder]:
+             resume: bool, resumable: bool = True) -> Iterator[RunFolder]:
     """Creates (or, with `resume`, reopens) a run folder and holds its lock while the body runs.
 
     * A fresh run needs an empty or new folder: a folder holding any other file (another run's
@@ -189,6 +189,9 @@ def open_run(out: str | os.PathLike[str], config: dict[str, Any], *,
     * If the body fails before it sets `RunFolder.started` (the trainers set it with their first
       checkpoint), everything this call created is removed again (the folder too, when it was
       new), so a failed command leaves nothing behind.
+
+    `resumable=False` (a command without `--resume`, such as `irlgan expert`) only changes what
+    the message for a used folder advises.
 
     Raises:
         ValueError: a fresh run in a used folder; resuming a folder that is not a run, or with
@@ -219,8 +222,10 @@ def open_run(out: str | os.PathLike[str], config: dict[str, Any], *,
             others = sorted(p.name for p in run_dir.iterdir() if p.name != LOCK_FILE)
             if others:
                 shown = ", ".join(others[:4]) + (", ..." if len(others) > 4 else "")
-                raise ValueError(f"{run_dir} already holds files ({shown}); pass --resume to "
-                                 "continue the run there, or choose another folder")
+                advice = ("pass --resume to continue the run there, or choose another folder"
+                          if resumable else "choose another folder, or delete this one to "
+                          "start again (this command cannot resume)")
+                raise ValueError(f"{run_dir} already holds files ({shown}); {advice}")
             if new_root is None:
                 folder._created.append(run_dir / "config.json")
             write_json(run_dir / "config.json", config, schema="irlgan.run-config")

@@ -328,7 +328,7 @@ def test_default_expert_config_equals_the_old_hard_coded_values():
 
 def _get(cfg: Any, dotted: str) -> Any:
     for part in dotted.split("."):
-        cfg = getattr(cfg, part)
+        cfg = cfg[part] if isinstance(cfg, dict) else getattr(cfg, part)
     return cfg
 
 

@@ -93,7 +93,7 @@ def expert(args: argparse.Namespace) -> int:
     make_vec_env(env_id, 1).close()  # an unknown or unfit environment fails before any folder
     settings = {"task": "expert", "env_id": env_id, "steps": steps, "seed": seed,
                 "config": expert_config_to_dict(config)}
-    with open_run(out, settings, resume=False) as folder:
+    with open_run(out, settings, resume=False, resumable=False) as folder:
         folder.started = True
         _train_and_record(env_id, steps, seed, config, out, quiet)
     return 0

@@ -85,6 +85,11 @@ def check_obs_slice(obs_dim: int, obs_slice: Sequence[int] | None) -> tuple[int,
     return start, stop
 
 
+def _seen_width(obs_dim: int, obs_slice: tuple[int, int] | None) -> int:
+    """How many observation components a network with `obs_slice` takes as input."""
+    return obs_dim if obs_slice is None else obs_slice[1] - obs_slice[0]
+
+
 def _select(obs: Tensor, obs_dim: int, obs_slice: tuple[int, int] | None, what: str) -> Tensor:
     """The components `obs_slice` of `obs` [..., obs_dim] (all of them when None)."""
     if obs.shape[-1] != obs_dim:
@@ -134,7 +139,7 @@ class MLPCost(nn.Module):
         self.act_dim = int(act_dim)
         self.state_only = bool(state_only)
         self.obs_slice = check_obs_slice(self.obs_dim, obs_slice)
-        seen = self.obs_dim if self.obs_slice is None else self.obs_slice[1] - self.obs_slice[0]
+        seen = _seen_width(self.obs_dim, self.obs_slice)
         self.net = mlp(seen + (0 if state_only else self.act_dim), hidden, generator=generator)
 
     def forward(self, obs: Tensor, act: Tensor | None = None) -> Tensor:
@@ -192,7 +197,7 @@ class MLPLogZ(nn.Module):
         super().__init__()
         self.obs_dim = int(obs_dim)
         self.obs_slice = check_obs_slice(self.obs_dim, obs_slice)
-        seen = self.obs_dim if self.obs_slice is None else self.obs_slice[1] - self.obs_slice[0]
+        seen = _seen_width(self.obs_dim, self.obs_slice)
         self.net = mlp(seen, hidden, generator=generator)
         with torch.no_grad():  # start as the constant `init`
             self.net[-1].weight.zero_()
@@ -237,7 +242,7 @@ class ShapedReward(nn.Module):
         self.obs_slice = check_obs_slice(self.obs_dim, obs_slice)
         # g, in MLPCost's shell
         self.g = MLPCost(obs_dim, act_dim, hidden, state_only, generator, self.obs_slice)
-        seen = self.obs_dim if self.obs_slice is None else self.obs_slice[1] - self.obs_slice[0]
+        seen = _seen_width(self.obs_dim, self.obs_slice)
         self.h = mlp(seen, hidden, generator=generator)
 
     def potential(self, obs: Tensor) -> Tensor:

@@ -28,7 +28,7 @@ from irlgan.models import TanhGaussianPolicy
 from irlgan.presets import apply_preset
 from irlgan.rl._ppo import MaxEntPPO, PPOConfig
 from irlgan.rl._rollout import Rollout, RolloutCollector
-from irlgan.rl._vec_env import VecEnv
+from irlgan.rl._vec_env import EnvLike, VecEnv
 from irlgan.seeding import seed_streams
 
 __all__ = [
@@ -138,7 +138,7 @@ class ExpertResult:
 
 
 def train_expert(
-    env_id: str,
+    env_id: EnvLike,
     steps: int,
     seed: int,
     config: ExpertConfig | None = None,
@@ -149,11 +149,14 @@ def train_expert(
     """Trains a policy on the environment's true reward (or `reward_fn`) with `MaxEntPPO`.
 
     Args:
-        env_id: the gymnasium id.
+        env_id: the gymnasium id, or a zero-argument callable returning a new `gymnasium.Env`
+            (for example a task with changed keywords, ``functools.partial(gymnasium.make,
+            "Ant-v5", terminate_when_unhealthy=False)``).
         steps: environment steps (rounded up to whole iterations of E * T steps).
         seed: the run's seed; the policy initialisation, the rollouts and the minibatch order
             each draw from their own stream (`irlgan.seeding.seed_streams`).
-        config: the settings (`default_expert_config(env_id)` when None).
+        config: the settings (when None: `default_expert_config(env_id)` for an id, the
+            defaults of `ExpertConfig` for a callable).
         quiet: hide the progress bar.
         callback: called with each iteration's history row.
         reward_fn: the reward PPO trains on, ``rollout -> float32 [T, E]`` (for example a
@@ -169,7 +172,8 @@ def train_expert(
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    config = default_expert_config(env_id) if config is None else config
+    if config is None:
+        config = default_expert_config(env_id) if isinstance(env_id, str) else ExpertConfig()
     if config.num_envs < 1 or config.steps_per_env < 1:
         raise ValueError("num_envs and steps_per_env must be positive")
     streams = seed_streams(seed)
@@ -187,7 +191,7 @@ def train_expert(
     history: list[dict[str, float]] = []
     rollout_s = update_s = 0.0
     start = time.perf_counter()
-    bar = tqdm(range(iterations), desc=f"expert {env_id}", disable=quiet, unit="it")
+    bar = tqdm(range(iterations), desc=f"expert {vec_env.env_id}", disable=quiet, unit="it")
     for iteration in bar:
         if config.anneal_lr:
             ppo.set_learning_rate_fraction(1.0 - iteration / iterations)

@@ -22,8 +22,12 @@ Every stage is kept in the run folder, so a killed run repeats at most the stage
 the adversarial run resumes from its checkpoints, a finished transfer policy is saved
 (`transfer_policy.pt`, `transfer.json`), and a finished run is a line in the results file.
 
+A learning stage can also come from a finished imitation run of `benchmarks/control.py`
+(``--reuse DIR``), taken only where its recorded settings equal the method's exactly.
+
 Usage:
     python benchmarks/transfer_ant.py --methods airl rl-true --seeds 0
+    python benchmarks/transfer_ant.py --methods airl-sa --seeds 0 --reuse runs/ant-noterm-lr3e3-3m
     python benchmarks/transfer_ant.py --methods expert           # evaluation only (minutes)
     python benchmarks/transfer_ant.py --table-only
 Writes benchmarks/results/transfer_ant.{json,txt} and docs/assets/transfer/ant_transfer.png.
@@ -138,6 +142,26 @@ def _train_policy(folder: Path, args: argparse.Namespace, seed: int, reward_fn) 
     return trained.policy, info
 
 
+def reusable_run(config, demos, algo: str, seed: int, folders: list[str]) -> Path | None:
+    """A finished imitation run (`benchmarks/control.py`'s ``<algo>-Ant-v5-s<seed>``) in one of
+    `folders` whose recorded settings are exactly `config`'s and whose demonstrations are
+    `demos` (by content hash), else None."""
+    from irlgan.config import config_to_dict
+
+    wanted = config_to_dict(config)
+    for base in folders:
+        run_dir = Path(base) / f"{algo}-Ant-v5-s{seed}"
+        if not ((run_dir / "summary.json").is_file() and (run_dir / "model.pt").is_file()):
+            continue
+        recorded = json.loads((run_dir / "config.json").read_text())
+        same_demos = (recorded.get("inputs") or {}).get("demos_sha256") == demos.content_hash()
+        if same_demos and all(recorded.get(key) == value for key, value in wanted.items()):
+            return run_dir
+        print(f"not reused: {run_dir} was trained with other settings or demonstrations",
+              file=sys.stderr)
+    return None
+
+
 def run_single(args: argparse.Namespace) -> None:
     """One method and seed: learn on Ant-v5, transfer to the disabled Ant; one JSON line."""
     import dataclasses
@@ -162,7 +186,7 @@ def run_single(args: argparse.Namespace) -> None:
         demos, expert, rand = load_demos(args.demos, TRAIN_ENV)
         overrides = {**overrides, **dict(s.split("=", 1) for s in args.set)}
         config = build_config(algo, TRAIN_ENV, args.steps or None, seed, overrides)
-        run_dir = folder / "learn"
+        run_dir = reusable_run(config, demos, algo, seed, args.reuse) or folder / "learn"
         if (run_dir / "summary.json").is_file():
             summary = json.loads((run_dir / "summary.json").read_text())
         else:
@@ -180,7 +204,8 @@ def run_single(args: argparse.Namespace) -> None:
             "algorithm": algo, "config": dataclasses.asdict(config.algo),
             "train_normalized_return": summary["normalized_return"],
             "train_return": summary["return_mean"], "train_env_steps": summary["env_steps"],
-            "train_wall_s": summary["wall_s"], "run_dir": str(run_dir)})
+            "train_wall_s": summary["wall_s"], "run_dir": str(run_dir),
+            "reused": run_dir != folder / "learn"})
         model = irlgan.load(run_dir / "model.pt")
         if method == "gail":
             policy, info = model.policy, None
@@ -326,8 +351,14 @@ def main() -> None:
                         help="let a fall end a transfer-training episode (Ant's own rule)")
     parser.add_argument("--set", action="append", default=[],
                         help="KEY=VALUE override of the adversarial runs (as `irlgan train`)")
+    parser.add_argument("--reuse", action="append", default=[], metavar="DIR",
+                        help="a `benchmarks/control.py --runs` folder whose finished Ant runs "
+                             "serve as the learning stage where their settings are exactly the "
+                             "method's (e.g. the state-action AIRL imitation runs)")
     parser.add_argument("--jobs", type=int, default=1, help="runs side by side")
-    parser.add_argument("--redo", action="store_true", help="run again what the JSON holds")
+    parser.add_argument("--redo", action="store_true",
+                        help="evaluate again what the JSON holds (stages kept in the run "
+                             "folder are reused: delete the folder to train again)")
     parser.add_argument("--table-only", action="store_true")
     parser.add_argument("--tag", default="transfer_ant",
                         help="results file stem (plot only for the default)")
@@ -384,6 +415,8 @@ def main() -> None:
                 cmd += ["--steps", str(args.steps)]
             if args.terminate:
                 cmd.append("--terminate")
+            for item in args.reuse:
+                cmd += ["--reuse", item]
             for item in args.set:
                 cmd += ["--set", item]
             proc = subprocess.Popen(cmd, env=_child_env(), stdout=subprocess.PIPE,
@@ -413,6 +446,7 @@ def main() -> None:
                   f"± {result['test_return_std']:.1f}", flush=True)
             results_path.parent.mkdir(parents=True, exist_ok=True)
             results_path.write_text(json.dumps(table, indent=1) + "\n")
+            (Path(args.results) / f"{args.tag}.txt").write_text(format_table(table))
     finish()
 
 

@@ -1,0 +1,100 @@
+"""The checks of benchmarks/transfer_ant.py that need no training: the forward-progress measure
+and which imitation runs may serve as a learning stage."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import gymnasium
+import numpy as np
+import pytest
+import torch
+
+import irlgan.envs  # noqa: F401  (registers irlgan/DisabledAnt-v0)
+from irlgan.config import config_to_dict
+from irlgan.control.commands import build_config
+
+_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    sys.path.insert(0, str(_BENCHMARKS))  # transfer_ant imports control.py beside it
+    try:
+        spec = importlib.util.spec_from_file_location("bench_transfer_ant",
+                                                      _BENCHMARKS / "transfer_ant.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(_BENCHMARKS))
+    return module
+
+
+class _Push(torch.nn.Module):
+    """A policy whose mode is one fixed action."""
+
+    def __init__(self, action: np.ndarray) -> None:
+        super().__init__()
+        self.action = torch.as_tensor(action, dtype=torch.float32)
+
+    def mode(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.action.expand(obs.shape[0], -1)
+
+
+def test_forward_progress_is_the_x_distance_over_the_step_and_lengths_count_steps(bench):
+    action = np.array([0.6, -0.4, 0.2, 0.8, -0.6, 0.3, 0.5, -0.7])
+    forward, lengths = bench.forward_progress(_Push(action), [7])
+    env = gymnasium.make("irlgan/DisabledAnt-v0")
+    env.reset(seed=7)
+    start = float(env.unwrapped.data.qpos[0])
+    steps, done = 0, False
+    while not done:
+        _, _, terminated, truncated, info = env.step(action.astype(np.float32))
+        steps += 1
+        done = terminated or truncated
+    distance = float(info["x_position"]) - start
+    assert lengths == [steps]
+    assert abs(forward[0] - distance / env.unwrapped.dt) < 1e-9 * max(1.0, abs(forward[0]))
+    assert abs(distance) > 1e-3  # the push moves the body: the check compares something
+
+
+class _Demos:
+    def __init__(self, digest: str) -> None:
+        self.digest = digest
+
+    def content_hash(self) -> str:
+        return self.digest
+
+
+def _imitation_run(folder: Path, config, digest: str) -> Path:
+    run_dir = folder / "airl-Ant-v5-s0"
+    run_dir.mkdir(parents=True)
+    recorded = {"schema": "irlgan.run-config", **config_to_dict(config), "demos": "elsewhere",
+                "inputs": {"demos_sha256": digest}}
+    (run_dir / "config.json").write_text(json.dumps(recorded))
+    (run_dir / "summary.json").write_text("{}")
+    (run_dir / "model.pt").write_bytes(b"")
+    return run_dir
+
+
+def test_an_imitation_run_is_reused_only_with_the_same_settings_and_demonstrations(bench,
+                                                                                  tmp_path):
+    config = build_config("airl", "Ant-v5", None, 0, {"state_only": "false"})
+    run_dir = _imitation_run(tmp_path / "runs", config, "abc")
+    assert bench.reusable_run(config, _Demos("abc"), "airl", 0, [str(tmp_path / "runs")]) \
+        == run_dir
+    assert bench.reusable_run(config, _Demos("abd"), "airl", 0, [str(tmp_path / "runs")]) \
+        is None
+    state_only = build_config("airl", "Ant-v5", None, 0, {"state_only": "true"})
+    assert bench.reusable_run(state_only, _Demos("abc"), "airl", 0,
+                              [str(tmp_path / "runs")]) is None
+    other_rate = build_config("airl", "Ant-v5", None, 0, {"disc_lr": "1e-3"})
+    assert bench.reusable_run(other_rate, _Demos("abc"), "airl", 0,
+                              [str(tmp_path / "runs")]) is None
+    # an unfinished run (no summary) is not a learning stage
+    (run_dir / "summary.json").unlink()
+    assert bench.reusable_run(config, _Demos("abc"), "airl", 0, [str(tmp_path / "runs")]) \
+        is None

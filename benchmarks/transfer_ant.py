@@ -29,6 +29,7 @@ Usage:
     python benchmarks/transfer_ant.py --methods airl rl-true --seeds 0
     python benchmarks/transfer_ant.py --methods airl-sa --seeds 0 --reuse runs/ant-noterm-lr3e3-3m
     python benchmarks/transfer_ant.py --methods expert           # evaluation only (minutes)
+    python benchmarks/transfer_ant.py --diagnose        # whose fault a failed transfer is
     python benchmarks/transfer_ant.py --table-only
 Writes benchmarks/results/transfer_ant.{json,txt} and docs/assets/transfer/ant_transfer.png.
 """
@@ -107,6 +108,57 @@ def forward_progress(policy, seeds: list[int]) -> tuple[list[float], list[int]]:
         lengths.append(steps)
     env.close()
     return forward, lengths
+
+
+def learned_reward_on(model, policy, episodes: int = 3, seed_base: int = 2_000_000) -> float:
+    """Mean learned reward a step, -``model.step_cost``, along `policy`'s mode in the disabled
+    Ant as the transfer policies train in it (no termination; 1000 steps an episode), on reset
+    seeds apart from the evaluation's. Beside the same number for RL on the true reward's policy
+    it says whether a failed transfer is the reward's fault (it prefers what the policy does) or
+    the optimiser's (it prefers walking, and the policy did not find it)."""
+    import gymnasium
+    import torch
+
+    import irlgan.envs  # noqa: F401
+
+    env = gymnasium.make(TEST_ENV, terminate_when_unhealthy=False)
+    total, steps = 0.0, 0
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed_base + i)
+        done = False
+        while not done:
+            o = torch.as_tensor(obs, dtype=torch.float32)[None]
+            with torch.no_grad():
+                action = policy.mode(o)
+                total += float(-model.step_cost(o, action)[0])
+            obs, _, terminated, truncated, _ = env.step(action[0].numpy())
+            steps += 1
+            done = terminated or truncated
+    env.close()
+    return total / steps
+
+
+def diagnose(table: dict, runs: str) -> None:
+    """Adds ``learned_reward_own`` and ``learned_reward_rl`` (`learned_reward_on`) to every
+    learned-reward row whose model, transfer policy and same-seed RL policy are on disk."""
+    import irlgan
+    from irlgan.rl import load_policy
+
+    for r in table["runs"]:
+        if r["method"] not in METHODS or r["method"] == "gail" or "learned_reward_rl" in r:
+            continue
+        own = Path(runs) / f"{r['method']}-s{r['seed']}" / "transfer_policy.pt"
+        rl = Path(runs) / f"rl-true-s{r['seed']}" / "transfer_policy.pt"
+        model_path = Path(r["run_dir"]) / "model.pt"
+        if not (own.is_file() and rl.is_file() and model_path.is_file()):
+            print(f"{r['method']} seed {r['seed']}: not diagnosed (a model or policy is missing)")
+            continue
+        model = irlgan.load(model_path)
+        r["learned_reward_own"] = learned_reward_on(model, load_policy(own))
+        r["learned_reward_rl"] = learned_reward_on(model, load_policy(rl))
+        own_value, rl_value = r["learned_reward_own"], r["learned_reward_rl"]
+        print(f"{LABELS[r['method']]} seed {r['seed']}: learned reward a step on its own "
+              f"transfer policy {own_value:.3f}, on RL's {rl_value:.3f}", flush=True)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -282,6 +334,17 @@ def format_table(table: dict) -> str:
             f"{r['test_return_std']:>8.1f}{of_rl:>8}{norm:>8}{r['test_forward']:>9.1f}"
             f"{forward_share(r['test_forward']):>10}{r['test_length']:>8.0f}"
             f"{r.get('train_wall_s', 0):>9.0f}{r.get('transfer_wall_s', 0):>12.0f}")
+    probed = [r for r in runs if "learned_reward_rl" in r]
+    if probed:
+        lines += ["", "The learned reward a step (3 episodes of 1000 steps, no termination) along",
+                  "the policy trained on it and along RL on the true reward's policy (same seed):"]
+        for r in probed:
+            verdict = ("prefers its own policy: the reward" if
+                       r["learned_reward_own"] >= r["learned_reward_rl"] else
+                       "prefers RL's policy: the optimiser")
+            own, rl_value = r["learned_reward_own"], r["learned_reward_rl"]
+            lines.append(f"{LABELS[r['method']]:<30}{r['seed']:>5}  own {own:9.3f}"
+                         f"  RL's {rl_value:9.3f}  ({verdict})")
     lines += ["", "Means over seeds (the paper's return, its Ant-v1 model and scale, beside):"]
     for method in order:
         rs = [r for r in runs if r["method"] == method]
@@ -360,6 +423,9 @@ def main() -> None:
                         help="evaluate again what the JSON holds (stages kept in the run "
                              "folder are reused: delete the folder to train again)")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="measure each learned reward along its own transfer policy and "
+                             "along RL's (from the run folders), then write the table")
     parser.add_argument("--tag", default="transfer_ant",
                         help="results file stem (plot only for the default)")
     parser.add_argument("--experts", default=str(ROOT / "runs" / "experts"))
@@ -386,7 +452,10 @@ def main() -> None:
         if args.tag == "transfer_ant":
             plot(table, ROOT / "docs" / "assets" / "transfer" / "ant_transfer.png")
 
-    if args.table_only:
+    if args.diagnose:
+        diagnose(table, args.runs)
+        results_path.write_text(json.dumps(table, indent=1) + "\n")
+    if args.table_only or args.diagnose:
         finish()
         return
     folder = ensure_expert(TRAIN_ENV, Path(args.experts))

@@ -98,3 +98,24 @@ def test_an_imitation_run_is_reused_only_with_the_same_settings_and_demonstratio
     (run_dir / "summary.json").unlink()
     assert bench.reusable_run(config, _Demos("abc"), "airl", 0, [str(tmp_path / "runs")]) \
         is None
+
+
+class _HeightCost:
+    """A stand-in for a trained model: the cost of a step is the torso's height (obs[0])."""
+
+    def step_cost(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        return obs[..., 0]
+
+
+def test_the_learned_reward_along_a_policy_is_minus_the_mean_cost_of_its_steps(bench):
+    action = np.array([0.6, -0.4, 0.2, 0.8, -0.6, 0.3, 0.5, -0.7])
+    value = bench.learned_reward_on(_HeightCost(), _Push(action), episodes=1, seed_base=11)
+    env = gymnasium.make("irlgan/DisabledAnt-v0", terminate_when_unhealthy=False)
+    obs, _ = env.reset(seed=11)
+    heights, done = [], False
+    while not done:
+        heights.append(float(np.float32(obs[0])))
+        obs, _, terminated, truncated, _ = env.step(action.astype(np.float32))
+        done = terminated or truncated
+    assert len(heights) == 1000  # no termination: the whole time limit
+    assert value == pytest.approx(-np.mean(heights), rel=1e-12, abs=1e-12)

@@ -74,6 +74,36 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+def run_children(todo: list, jobs: int, command, on_result) -> None:
+    """Runs ``command(item)`` (an argv list) for every item of `todo` as child processes, `jobs`
+    at a time, and calls ``on_result(item, result)`` with the dict of each child's last
+    ``RESULT {json}`` line, ``process_wall_s`` added. A child that fails, or prints no result,
+    has the end of its stderr printed and is skipped; the others go on."""
+    todo = list(todo)
+    running: list[tuple[object, subprocess.Popen, float]] = []
+    while todo or running:
+        while todo and len(running) < jobs:
+            item = todo.pop(0)
+            proc = subprocess.Popen(command(item), env=_child_env(), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+            running.append((item, proc, time.perf_counter()))
+        time.sleep(1.0)
+        for entry in list(running):
+            item, proc, t0 = entry
+            if proc.poll() is None:
+                continue
+            running.remove(entry)
+            out, err = proc.communicate()
+            line = [x for x in out.splitlines() if x.startswith("RESULT ")]
+            if proc.returncode != 0 or not line:
+                print(err[-3000:], file=sys.stderr)
+                print(f"run {item} failed", file=sys.stderr, flush=True)
+                continue
+            result = json.loads(line[-1][len("RESULT "):])
+            result["process_wall_s"] = time.perf_counter() - t0
+            on_result(item, result)
+
+
 def raw_env_steps_per_s(env_id: str, steps: int = 5_000, seed: int = 0) -> float:
     """Steps per second of one bare gymnasium environment under uniform random actions (resets
     included), the ceiling a training run's throughput is set beside. The actions are drawn

@@ -39,12 +39,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from control import _child_env, ensure_expert  # benchmarks/control.py, beside this script
+from control import ensure_expert, run_children  # benchmarks/control.py, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_ENV = "Ant-v5"
@@ -473,49 +471,39 @@ def main() -> None:
             if args.redo or not any(r["method"] == m and r["seed"] == s for r in table["runs"])]
     print(f"{len(todo)} runs to do ({len(table['runs'])} already in {results_path.name})",
           flush=True)
-    running: list[tuple[str, int, subprocess.Popen, float]] = []
-    while todo or running:
-        while todo and len(running) < args.jobs:
-            method, seed = todo.pop(0)
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--single", "--methods",
-                   method, "--seeds", str(seed), "--demos", str(folder), "--runs", args.runs,
-                   "--transfer-steps", str(args.transfer_steps)]
-            if args.steps:
-                cmd += ["--steps", str(args.steps)]
-            if args.terminate:
-                cmd.append("--terminate")
-            for item in args.reuse:
-                cmd += ["--reuse", item]
-            for item in args.set:
-                cmd += ["--set", item]
-            proc = subprocess.Popen(cmd, env=_child_env(), stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-            running.append((method, seed, proc, time.perf_counter()))
-            print(f"started {LABELS[method]} seed {seed}", flush=True)
-        time.sleep(1.0)
-        for item in list(running):
-            method, seed, proc, t0 = item
-            if proc.poll() is None:
-                continue
-            running.remove(item)
-            out, err = proc.communicate()
-            line = [x for x in out.splitlines() if x.startswith("RESULT ")]
-            if proc.returncode != 0 or not line:
-                print(err[-3000:], file=sys.stderr)
-                print(f"run {method} seed {seed} failed", file=sys.stderr, flush=True)
-                continue
-            result = json.loads(line[-1][len("RESULT "):])
-            result["process_wall_s"] = time.perf_counter() - t0
-            result["overrides"] = args.set
-            on_disk = load()  # another invocation may have added runs meanwhile
-            table["runs"] = [r for r in on_disk["runs"]
-                             if not (r["method"] == method and r["seed"] == seed)]
-            table["runs"].append(result)
-            print(f"{LABELS[method]:<30} seed {seed}: test return {result['test_return']:.1f} "
-                  f"± {result['test_return_std']:.1f}", flush=True)
-            results_path.parent.mkdir(parents=True, exist_ok=True)
-            results_path.write_text(json.dumps(table, indent=1) + "\n")
-            (Path(args.results) / f"{args.tag}.txt").write_text(format_table(table))
+    def command(item: tuple[str, int]) -> list[str]:
+        method, seed = item
+        print(f"started {LABELS[method]} seed {seed}", flush=True)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--single", "--methods", method,
+               "--seeds", str(seed), "--demos", str(folder), "--runs", args.runs,
+               "--transfer-steps", str(args.transfer_steps)]
+        if args.steps:
+            cmd += ["--steps", str(args.steps)]
+        if args.terminate:
+            cmd.append("--terminate")
+        for run_folder in args.reuse:
+            cmd += ["--reuse", run_folder]
+        for override in args.set:
+            cmd += ["--set", override]
+        return cmd
+
+    def record(item: tuple[str, int], result: dict) -> None:
+        nonlocal table
+        method, seed = item
+        result["overrides"] = args.set
+        on_disk = load()  # another invocation may have added runs meanwhile
+        on_disk.update({k: v for k, v in table.items() if k != "runs"})
+        on_disk["runs"] = [r for r in on_disk["runs"]
+                           if not (r["method"] == method and r["seed"] == seed)]
+        on_disk["runs"].append(result)
+        table = on_disk
+        print(f"{LABELS[method]:<30} seed {seed}: test return {result['test_return']:.1f} "
+              f"± {result['test_return_std']:.1f}", flush=True)
+        results_path.parent.mkdir(parents=True, exist_ok=True)
+        results_path.write_text(json.dumps(table, indent=1) + "\n")
+        (Path(args.results) / f"{args.tag}.txt").write_text(format_table(table))
+
+    run_children(todo, args.jobs, command, record)
     finish()
 
 

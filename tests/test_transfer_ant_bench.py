@@ -119,3 +119,24 @@ def test_the_learned_reward_along_a_policy_is_minus_the_mean_cost_of_its_steps(b
         done = terminated or truncated
     assert len(heights) == 1000  # no termination: the whole time limit
     assert value == pytest.approx(-np.mean(heights), rel=1e-12, abs=1e-12)
+
+
+def test_child_runs_are_collected_by_their_result_lines_and_a_failure_is_skipped(capsys):
+    sys.path.insert(0, str(_BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_control", _BENCHMARKS / "control.py")
+        control = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(control)
+    finally:
+        sys.path.remove(str(_BENCHMARKS))
+
+    def command(i: int) -> list[str]:
+        if i == 2:
+            return [sys.executable, "-c", "import sys; sys.exit('broken child')"]
+        return [sys.executable, "-c", f"print('noise'); print('RESULT {{\"i\": {i}}}')"]
+
+    seen: dict = {}
+    control.run_children([1, 2, 3], 2, command, lambda i, r: seen.__setitem__(i, r))
+    assert sorted(seen) == [1, 3]
+    assert all(seen[i]["i"] == i and seen[i]["process_wall_s"] > 0 for i in seen)
+    assert "run 2 failed" in capsys.readouterr().err

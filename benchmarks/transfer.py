@@ -339,6 +339,8 @@ def main() -> None:
     table = json.loads(results_path.read_text()) if results_path.is_file() else {"runs": []}
 
     def finish() -> None:
+        if "experts" not in table:
+            raise SystemExit(f"{results_path} holds no runs yet: run the benchmark first")
         (Path(args.results) / f"{args.tag}.txt").write_text(format_table(table))
         print(format_table(table))
         if args.tag == "transfer_maze":

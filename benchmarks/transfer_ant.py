@@ -444,6 +444,8 @@ def main() -> None:
     table = load()
 
     def finish() -> None:
+        if "expert" not in table:
+            raise SystemExit(f"{results_path} holds no runs yet: run the benchmark first")
         text = format_table(table)
         (Path(args.results) / f"{args.tag}.txt").write_text(text)
         print(text)

@@ -23,6 +23,7 @@ Usage:
     python benchmarks/transfer.py                          # the whole table (about 1 h, 2 cores)
     python benchmarks/transfer.py --methods airl --seeds 0 --jobs 1
     python benchmarks/transfer.py --table-only             # text, JSON and plots from results
+    python benchmarks/transfer.py --diagnose               # whose fault a failed transfer is
 Writes benchmarks/results/transfer_maze.{json,txt} and docs/assets/transfer/*.png; results are
 written as each run finishes, and a run already in the JSON is skipped (``--redo`` runs it
 again).
@@ -187,6 +188,136 @@ def run_single(args: argparse.Namespace) -> None:
     print("RESULT " + json.dumps(result), flush=True)
 
 
+def learned_reward_on(model, policy, episodes: int = 10, seed_base: int = 2_000_000
+                      ) -> tuple[float, list[float]]:
+    """The mean learned reward a step, -``model.step_cost``, along `policy`'s mode in the test
+    maze (100-step episodes, reset seeds apart from the evaluation's), and the mean position
+    where its episodes end. Beside the same for RL on the true reward's policy it says whether
+    a failed transfer is the reward's fault (it prefers what the fresh policy does) or the
+    optimiser's (it prefers the way to the goal, and the fresh policy did not find it)."""
+    import gymnasium
+    import torch
+
+    import irlgan.envs  # noqa: F401
+
+    env = gymnasium.make(TEST_ENV)
+    total, steps, ends = 0.0, 0, []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed_base + i)
+        done = False
+        while not done:
+            o = torch.as_tensor(obs, dtype=torch.float32)[None]
+            with torch.no_grad():
+                action = policy.mode(o)
+                total += float(-model.step_cost(o, action)[0])
+            obs, _, terminated, truncated, _ = env.step(action[0].numpy())
+            steps += 1
+            done = terminated or truncated
+        ends.append([float(v) for v in obs])
+    env.close()
+    return total / steps, [sum(e[k] for e in ends) / len(ends) for k in range(2)]
+
+
+def select_by_learned_reward(candidates: list[dict]) -> dict:
+    """Of fresh policies trained on one learned reward from different seeds, the one whose mode
+    earns the most learned reward a step (``learned_reward``): the choice needs nothing but
+    the learned reward, so it is open to a user who has no true reward."""
+    return max(candidates, key=lambda c: c["learned_reward"])
+
+
+def diagnose(table: dict, transfer_steps: int, methods: list[str] | None = None,
+             restarts: int = 1) -> None:
+    """Adds ``learned_reward_own``, ``learned_reward_rl``, ``end_own`` and ``end_rl``
+    (`learned_reward_on`) to every learned-reward row whose model is on disk. The fresh policy
+    is trained again as the run trained it (same seed, budget and reward) and RL on the true
+    reward's policy of the same seed likewise; the fresh policy's return over the 50 held-out
+    episodes is kept as ``retrained_test_return``: on the machine that made the run it equals
+    ``test_return``, and where it does not (another CPU) the diagnosis describes another
+    policy, which the table says.
+
+    With ``restarts`` > 1 the fresh policy is also trained from seeds ``seed + 200``, ``seed +
+    300``, ...; every candidate's learned reward a step and held-out return go into
+    ``restarts``, and ``restart_return`` is the return of the one that
+    `select_by_learned_reward` picks."""
+    import torch
+
+    import irlgan
+    from irlgan.rl import EVAL_SEED_BASE, default_expert_config, evaluate_policy, train_expert
+
+    torch.set_num_threads(1)
+    config = default_expert_config(TEST_ENV)
+    rl_policies: dict[int, object] = {}
+    for r in table["runs"]:
+        if r["method"] in ("gail", "rl-true") or (methods and r["method"] not in methods):
+            continue
+        if "learned_reward_rl" in r and (restarts == 1 or len(r.get("restarts", [])) == restarts):
+            continue
+        model_path = Path(r.get("run_dir", "")) / "model.pt"
+        if not model_path.is_file() or r.get("transfer_env_steps") != transfer_steps:
+            print(f"{LABELS[r['method']]} seed {r['seed']}: not diagnosed (no model at "
+                  f"{model_path}, or another transfer budget)", flush=True)
+            continue
+        model = irlgan.load(model_path)
+
+        def reward_fn(rollout, model=model):
+            return -model.step_cost(rollout.obs, rollout.actions)
+
+        seed = r["seed"]
+        own = train_expert(TEST_ENV, transfer_steps, seed + 100, config,
+                           reward_fn=reward_fn).policy
+        if seed not in rl_policies:
+            rl_policies[seed] = train_expert(TEST_ENV, transfer_steps, seed + 100, config).policy
+        r["retrained_test_return"] = float(evaluate_policy(own, TEST_ENV, 50,
+                                                           EVAL_SEED_BASE).mean())
+        r["learned_reward_own"], r["end_own"] = learned_reward_on(model, own)
+        r["learned_reward_rl"], r["end_rl"] = learned_reward_on(model, rl_policies[seed])
+        if restarts > 1:
+            candidates = [{"seed": seed + 100, "learned_reward": r["learned_reward_own"],
+                           "test_return": r["retrained_test_return"], "end": r["end_own"]}]
+            for k in range(2, restarts + 1):
+                other = train_expert(TEST_ENV, transfer_steps, seed + 100 * k, config,
+                                     reward_fn=reward_fn).policy
+                value, end = learned_reward_on(model, other)
+                candidates.append({"seed": seed + 100 * k, "learned_reward": value, "end": end,
+                                   "test_return": float(evaluate_policy(
+                                       other, TEST_ENV, 50, EVAL_SEED_BASE).mean())})
+            r["restarts"] = candidates
+            r["restart_return"] = select_by_learned_reward(candidates)["test_return"]
+        print(f"{LABELS[r['method']]} seed {seed}: learned reward a step on its fresh policy "
+              f"{r['learned_reward_own']:.3f} (ends at ({r['end_own'][0]:+.2f}, "
+              f"{r['end_own'][1]:+.2f})), on RL's {r['learned_reward_rl']:.3f}", flush=True)
+
+
+def diagnosis_lines(runs: list[dict]) -> list[str]:
+    """The table's lines for the rows that `diagnose` reached (none: no lines)."""
+    probed = [r for r in runs if "learned_reward_rl" in r]
+    if not probed:
+        return []
+    lines = ["", "The learned reward a step (10 episodes, mode actions) along the fresh policy",
+             "trained on it and along RL on the true reward's policy (same seed), and where the",
+             "fresh policy's episodes end (mean position):"]
+    for r in probed:
+        verdict = ("prefers its own policy: the reward" if
+                   r["learned_reward_own"] >= r["learned_reward_rl"] else
+                   "prefers RL's policy: the optimiser")
+        if abs(r["retrained_test_return"] - r["test_return"]) > 1e-6:
+            verdict += f"; retrained policy scores {r['retrained_test_return']:.2f}, not the row's"
+        end = "({:+.2f}, {:+.2f})".format(*r["end_own"])
+        lines.append(f"{LABELS[r['method']]:<24}{r['seed']:>5}  own {r['learned_reward_own']:7.3f}"
+                     f"  RL's {r['learned_reward_rl']:7.3f}  ends {end}  ({verdict})")
+    restarted = [r for r in probed if "restarts" in r]
+    if restarted:
+        lines += ["", "Fresh policies from several seeds on the same learned reward: learned",
+                  "reward a step / test return of each, and the return of the one with the most",
+                  "learned reward (chosen without the true reward):"]
+        for r in restarted:
+            each = "  ".join(f"{c['learned_reward']:.3f} / {c['test_return']:.2f}"
+                             for c in r["restarts"])
+            lines.append(f"{LABELS[r['method']]:<24}{r['seed']:>5}  {each}  -> "
+                         f"{r['restart_return']:.2f}")
+    return lines
+
+
 # ----------------------------------------------------------------------------------------------
 # The table
 # ----------------------------------------------------------------------------------------------
@@ -233,6 +364,7 @@ def format_table(table: dict) -> str:
             f"{'' if train is None else f'{train:.3f}':>12}{r['test_return']:>13.2f}"
             f"{r['test_normalized_return']:>11.3f}{'' if epic is None else f'{epic:.3f}':>8}"
             f"{peak:>16}{r.get('train_wall_s', 0):>9.0f}{r['transfer_wall_s']:>12.0f}")
+    lines += diagnosis_lines(runs)
     lines += ["", "Means over seeds (the paper's return in its own maze, its scale, beside):"]
     groups: dict[tuple[str, float | None], list[dict]] = {}
     for r in runs:
@@ -323,6 +455,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side")
     parser.add_argument("--redo", action="store_true", help="run again what the JSON holds")
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--diagnose", action="store_true",
+                        help="add the learned reward along each fresh policy and RL's (retrains "
+                             "both, about 40 s a row), then the table")
+    parser.add_argument("--restarts", type=int, default=1,
+                        help="with --diagnose: fresh policies from this many seeds per reward")
     parser.add_argument("--tag", default="transfer_maze",
                         help="results file stem (plots only for the default)")
     parser.add_argument("--experts", default=str(ROOT / "runs" / "experts"))
@@ -346,7 +483,10 @@ def main() -> None:
         if args.tag == "transfer_maze":
             plot(table, ROOT / "docs" / "assets" / "transfer")
 
-    if args.table_only:
+    if args.diagnose and "experts" in table:
+        diagnose(table, args.transfer_steps, args.methods, args.restarts)
+        results_path.write_text(json.dumps(table, indent=1) + "\n")
+    if args.table_only or args.diagnose:
         finish()
         return
     folders = {env: ensure_expert(env, Path(args.experts)) for env in (TRAIN_ENV, TEST_ENV)}

@@ -74,6 +74,30 @@ def _child_env() -> dict[str, str]:
     return env
 
 
+def learned_reward_along(model, policy, env, episodes: int, seed_base: int
+                         ) -> tuple[float, list[list[float]]]:
+    """The mean learned reward a step, -``model.step_cost``, along `policy`'s mode in `env` over
+    `episodes` episodes reset with seeds ``seed_base``, ``seed_base + 1``, ...; and each
+    episode's last observation. The transfer scripts ask with it whose fault a failed transfer
+    is: the learned reward's (it prefers what the policy does) or the optimiser's."""
+    import torch
+
+    total, steps, ends = 0.0, 0, []
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed_base + i)
+        done = False
+        while not done:
+            o = torch.as_tensor(obs, dtype=torch.float32)[None]
+            with torch.no_grad():
+                action = policy.mode(o)
+                total += float(-model.step_cost(o, action)[0])
+            obs, _, terminated, truncated, _ = env.step(action[0].numpy())
+            steps += 1
+            done = terminated or truncated
+        ends.append([float(v) for v in obs])
+    return total / steps, ends
+
+
 def run_children(todo: list, jobs: int, command, on_result) -> None:
     """Runs ``command(item)`` (an argv list) for every item of `todo` as child processes, `jobs`
     at a time, and calls ``on_result(item, result)`` with the dict of each child's last

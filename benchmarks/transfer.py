@@ -37,7 +37,11 @@ import os
 import sys
 from pathlib import Path
 
-from control import ensure_expert, run_children  # benchmarks/control.py, beside this script
+from control import (  # benchmarks/control.py, beside this script
+    ensure_expert,
+    learned_reward_along,
+    run_children,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_ENV = "irlgan/PointMazeLeft-v0"
@@ -196,26 +200,13 @@ def learned_reward_on(model, policy, episodes: int = 10, seed_base: int = 2_000_
     a failed transfer is the reward's fault (it prefers what the fresh policy does) or the
     optimiser's (it prefers the way to the goal, and the fresh policy did not find it)."""
     import gymnasium
-    import torch
 
     import irlgan.envs  # noqa: F401
 
     env = gymnasium.make(TEST_ENV)
-    total, steps, ends = 0.0, 0, []
-    for i in range(episodes):
-        obs, _ = env.reset(seed=seed_base + i)
-        done = False
-        while not done:
-            o = torch.as_tensor(obs, dtype=torch.float32)[None]
-            with torch.no_grad():
-                action = policy.mode(o)
-                total += float(-model.step_cost(o, action)[0])
-            obs, _, terminated, truncated, _ = env.step(action[0].numpy())
-            steps += 1
-            done = terminated or truncated
-        ends.append([float(v) for v in obs])
+    value, ends = learned_reward_along(model, policy, env, episodes, seed_base)
     env.close()
-    return total / steps, [sum(e[k] for e in ends) / len(ends) for k in range(2)]
+    return value, [sum(e[k] for e in ends) / len(ends) for k in range(2)]
 
 
 def select_by_learned_reward(candidates: list[dict]) -> dict:

@@ -3,7 +3,6 @@ and which imitation runs may serve as a learning stage."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -12,41 +11,21 @@ import gymnasium
 import numpy as np
 import pytest
 import torch
+from _benchmarks import FixedActionPolicy, load_benchmark
 
 import irlgan.envs  # noqa: F401  (registers irlgan/DisabledAnt-v0)
 from irlgan.config import config_to_dict
 from irlgan.control.commands import build_config
 
-_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(_BENCHMARKS))  # transfer_ant imports control.py beside it
-    try:
-        spec = importlib.util.spec_from_file_location("bench_transfer_ant",
-                                                      _BENCHMARKS / "transfer_ant.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(_BENCHMARKS))
-    return module
-
-
-class _Push(torch.nn.Module):
-    """A policy whose mode is one fixed action."""
-
-    def __init__(self, action: np.ndarray) -> None:
-        super().__init__()
-        self.action = torch.as_tensor(action, dtype=torch.float32)
-
-    def mode(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.action.expand(obs.shape[0], -1)
+    return load_benchmark("transfer_ant")
 
 
 def test_forward_progress_is_the_x_distance_over_the_step_and_lengths_count_steps(bench):
     action = np.array([0.6, -0.4, 0.2, 0.8, -0.6, 0.3, 0.5, -0.7])
-    forward, lengths = bench.forward_progress(_Push(action), [7])
+    forward, lengths = bench.forward_progress(FixedActionPolicy(action), [7])
     env = gymnasium.make("irlgan/DisabledAnt-v0")
     env.reset(seed=7)
     start = float(env.unwrapped.data.qpos[0])
@@ -109,7 +88,8 @@ class _HeightCost:
 
 def test_the_learned_reward_along_a_policy_is_minus_the_mean_cost_of_its_steps(bench):
     action = np.array([0.6, -0.4, 0.2, 0.8, -0.6, 0.3, 0.5, -0.7])
-    value = bench.learned_reward_on(_HeightCost(), _Push(action), episodes=1, seed_base=11)
+    value = bench.learned_reward_on(_HeightCost(), FixedActionPolicy(action), episodes=1,
+                                    seed_base=11)
     env = gymnasium.make("irlgan/DisabledAnt-v0", terminate_when_unhealthy=False)
     obs, _ = env.reset(seed=11)
     heights, done = [], False
@@ -122,13 +102,7 @@ def test_the_learned_reward_along_a_policy_is_minus_the_mean_cost_of_its_steps(b
 
 
 def test_child_runs_are_collected_by_their_result_lines_and_a_failure_is_skipped(capsys):
-    sys.path.insert(0, str(_BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("bench_control", _BENCHMARKS / "control.py")
-        control = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(control)
-    finally:
-        sys.path.remove(str(_BENCHMARKS))
+    control = load_benchmark("control")
 
     def command(i: int) -> list[str]:
         if i == 2:

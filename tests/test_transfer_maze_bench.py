@@ -3,42 +3,18 @@ along a policy in the test maze, where its episodes end, and the verdict the tab
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import gymnasium
 import numpy as np
 import pytest
 import torch
+from _benchmarks import FixedActionPolicy, load_benchmark
 
 import irlgan.envs  # noqa: F401  (registers the mazes)
-
-_BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(_BENCHMARKS))  # transfer.py imports control.py beside it
-    try:
-        spec = importlib.util.spec_from_file_location("bench_transfer_maze",
-                                                      _BENCHMARKS / "transfer.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(_BENCHMARKS))
-    return module
-
-
-class _Push(torch.nn.Module):
-    """A policy whose mode is one fixed action."""
-
-    def __init__(self, action: np.ndarray) -> None:
-        super().__init__()
-        self.action = torch.as_tensor(action, dtype=torch.float32)
-
-    def mode(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.action.expand(obs.shape[0], -1)
+    return load_benchmark("transfer")
 
 
 class _DistanceCost(torch.nn.Module):
@@ -50,7 +26,8 @@ class _DistanceCost(torch.nn.Module):
 
 def test_the_learned_reward_along_a_policy_and_where_its_episodes_end(bench):
     action = np.array([-0.3, 0.8], dtype=np.float32)  # up and left: the wall stops it
-    value, end = bench.learned_reward_on(_DistanceCost(), _Push(action), episodes=2, seed_base=5)
+    value, end = bench.learned_reward_on(_DistanceCost(), FixedActionPolicy(action),
+                                         episodes=2, seed_base=5)
     env = gymnasium.make("irlgan/PointMazeRight-v0")
     rewards, ends = [], []
     for seed in (5, 6):

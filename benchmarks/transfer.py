@@ -168,12 +168,8 @@ def run_single(args: argparse.Namespace) -> None:
         if method == "gail":
             policy, seconds = model.policy, 0.0
         else:
-            def reward_fn(rollout, model=model):
-                return -model.step_cost(rollout.obs, rollout.actions)
-
             config_rl = default_expert_config(TEST_ENV)
-            trained = train_expert(TEST_ENV, args.transfer_steps, seed + 100, config_rl,
-                                   reward_fn=reward_fn)
+            trained = fresh_policy(model, seed + 100, args.transfer_steps, config_rl)
             policy, seconds = trained.policy, trained.wall_s
             gamma = config_rl.ppo.gamma
 
@@ -190,6 +186,18 @@ def run_single(args: argparse.Namespace) -> None:
         "transfer_wall_s": seconds, "transfer_env_steps": args.transfer_steps,
         "load_avg_1min_after": os.getloadavg()[0]})
     print("RESULT " + json.dumps(result), flush=True)
+
+
+def fresh_policy(model, seed: int, transfer_steps: int, config):
+    """A MaxEnt-PPO policy trained in the test maze on the learned reward alone,
+    -``model.step_cost``, from PPO seed `seed` (the run's own fresh policy: ``run seed + 100``);
+    also how `diagnose` trains it again."""
+    from irlgan.rl import train_expert
+
+    def reward_fn(rollout):
+        return -model.step_cost(rollout.obs, rollout.actions)
+
+    return train_expert(TEST_ENV, transfer_steps, seed, config, reward_fn=reward_fn)
 
 
 def learned_reward_on(model, policy, episodes: int = 10, seed_base: int = 2_000_000
@@ -249,25 +257,21 @@ def diagnose(table: dict, transfer_steps: int, methods: list[str] | None = None,
                   f"{model_path}, or another transfer budget)", flush=True)
             continue
         model = irlgan.load(model_path)
-
-        def reward_fn(rollout, model=model):
-            return -model.step_cost(rollout.obs, rollout.actions)
-
         seed = r["seed"]
-        own = train_expert(TEST_ENV, transfer_steps, seed + 100, config,
-                           reward_fn=reward_fn).policy
-        if seed not in rl_policies:
-            rl_policies[seed] = train_expert(TEST_ENV, transfer_steps, seed + 100, config).policy
-        r["retrained_test_return"] = float(evaluate_policy(own, TEST_ENV, 50,
-                                                           EVAL_SEED_BASE).mean())
-        r["learned_reward_own"], r["end_own"] = learned_reward_on(model, own)
-        r["learned_reward_rl"], r["end_rl"] = learned_reward_on(model, rl_policies[seed])
+        if "learned_reward_rl" not in r:  # a row diagnosed before keeps its first policy's numbers
+            own = fresh_policy(model, seed + 100, transfer_steps, config).policy
+            if seed not in rl_policies:
+                rl_policies[seed] = train_expert(TEST_ENV, transfer_steps, seed + 100,
+                                                 config).policy
+            r["retrained_test_return"] = float(evaluate_policy(own, TEST_ENV, 50,
+                                                               EVAL_SEED_BASE).mean())
+            r["learned_reward_own"], r["end_own"] = learned_reward_on(model, own)
+            r["learned_reward_rl"], r["end_rl"] = learned_reward_on(model, rl_policies[seed])
         if restarts > 1:
             candidates = [{"seed": seed + 100, "learned_reward": r["learned_reward_own"],
                            "test_return": r["retrained_test_return"], "end": r["end_own"]}]
             for k in range(2, restarts + 1):
-                other = train_expert(TEST_ENV, transfer_steps, seed + 100 * k, config,
-                                     reward_fn=reward_fn).policy
+                other = fresh_policy(model, seed + 100 * k, transfer_steps, config).policy
                 value, end = learned_reward_on(model, other)
                 candidates.append({"seed": seed + 100 * k, "learned_reward": value, "end": end,
                                    "test_return": float(evaluate_policy(

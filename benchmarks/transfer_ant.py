@@ -128,27 +128,84 @@ def learned_reward_on(model, policy, episodes: int = 3, seed_base: int = 2_000_0
     return value
 
 
-def diagnose(table: dict, runs: str) -> None:
-    """Adds ``learned_reward_own`` and ``learned_reward_rl`` (`learned_reward_on`) to every
-    learned-reward row whose model, transfer policy and same-seed RL policy are on disk."""
+# Ant-v5's observation without contact forces: 0 torso height, 1-4 its orientation, 5-12 joint
+# angles, 13-15 the torso's velocity (13 forward), 16-18 its angular velocity, 19-26 joint speeds.
+VELOCITIES = slice(13, 27)
+JOINT_SPEEDS = slice(19, 27)
+GAIT_SEED = 2_000_000  # reset seed of `diagnose`'s episodes, apart from the evaluation's
+
+
+def gait(model, policy, env, seed: int, velocities=None) -> dict:
+    """Along one episode of `policy`'s mode in `env` (reset with `seed`): the learned reward a
+    step, -``model.step_cost`` (``reward``); the same with the velocity components (13-26) of
+    every observation set to `velocities` (``reward_at_velocities``, when given); the mean
+    torso height, forward velocity, absolute joint speed and squared action norm; and the mean
+    of the velocity components (to hand to another call as `velocities`). It shows which part of
+    the state a learned reward pays for."""
+    import numpy as np
+    import torch
+
+    obs, _ = env.reset(seed=seed)
+    observations, actions, done = [], [], False
+    while not done:
+        with torch.no_grad():
+            action = policy.mode(torch.as_tensor(obs, dtype=torch.float32)[None])[0]
+        observations.append(np.asarray(obs, dtype=np.float32))
+        actions.append(action.numpy())
+        obs, _, terminated, truncated, _ = env.step(action.numpy())
+        done = terminated or truncated
+    o, a = torch.as_tensor(np.stack(observations)), torch.as_tensor(np.stack(actions))
+    out = {"reward": float(-model.step_cost(o, a).mean()),
+           "height": float(o[:, 0].mean()), "forward_velocity": float(o[:, 13].mean()),
+           "joint_speed": float(o[:, JOINT_SPEEDS].abs().mean()),
+           "action_sq": float((a.double() ** 2).sum(1).mean()),
+           "velocities": [float(v) for v in o[:, VELOCITIES].mean(0)]}
+    if velocities is not None:
+        swapped = o.clone()
+        swapped[:, VELOCITIES] = torch.as_tensor(velocities, dtype=swapped.dtype)
+        out["reward_at_velocities"] = float(-model.step_cost(swapped, a).mean())
+    return out
+
+
+def diagnose(table: dict, runs: str, experts: str) -> None:
+    """Adds to every learned-reward row whose model, transfer policy and same-seed RL policy are
+    on disk ``learned_reward_own`` and ``learned_reward_rl`` (`learned_reward_on`), and
+    ``gait``: `gait` along the Ant expert on the healthy Ant-v5, its own transfer policy and
+    RL's in the disabled Ant (one episode each, no termination, the last two also with their
+    velocities set to the expert's mean)."""
+    import gymnasium
+
     import irlgan
+    import irlgan.envs  # noqa: F401
     from irlgan.rl import load_policy
 
     for r in table["runs"]:
-        if r["method"] not in METHODS or r["method"] == "gail" or "learned_reward_rl" in r:
+        if r["method"] not in METHODS or r["method"] == "gail" or "gait" in r:
             continue
         own = Path(runs) / f"{r['method']}-s{r['seed']}" / "transfer_policy.pt"
         rl = Path(runs) / f"rl-true-s{r['seed']}" / "transfer_policy.pt"
         model_path = Path(r["run_dir"]) / "model.pt"
-        if not (own.is_file() and rl.is_file() and model_path.is_file()):
+        expert = Path(experts) / "Ant-v5"
+        if not (own.is_file() and rl.is_file() and model_path.is_file() and expert.is_dir()):
             print(f"{r['method']} seed {r['seed']}: not diagnosed (a model or policy is missing)")
             continue
         model = irlgan.load(model_path)
-        r["learned_reward_own"] = learned_reward_on(model, load_policy(own))
-        r["learned_reward_rl"] = learned_reward_on(model, load_policy(rl))
+        own_policy, rl_policy = load_policy(own), load_policy(rl)
+        if "learned_reward_rl" not in r:
+            r["learned_reward_own"] = learned_reward_on(model, own_policy)
+            r["learned_reward_rl"] = learned_reward_on(model, rl_policy)
         own_value, rl_value = r["learned_reward_own"], r["learned_reward_rl"]
         print(f"{LABELS[r['method']]} seed {r['seed']}: learned reward a step on its own "
               f"transfer policy {own_value:.3f}, on RL's {rl_value:.3f}", flush=True)
+        healthy = gymnasium.make(TRAIN_ENV, terminate_when_unhealthy=False)
+        disabled = gymnasium.make(TEST_ENV, terminate_when_unhealthy=False)
+        ref = gait(model, load_policy(expert), healthy, GAIT_SEED)
+        r["gait"] = {"expert_healthy": ref}
+        for name, policy in (("own", own_policy), ("rl", rl_policy)):
+            r["gait"][name] = gait(model, policy, disabled, GAIT_SEED, ref["velocities"])
+        healthy.close()
+        disabled.close()
+
 
 
 # ----------------------------------------------------------------------------------------------
@@ -335,6 +392,24 @@ def format_table(table: dict) -> str:
             own, rl_value = r["learned_reward_own"], r["learned_reward_rl"]
             lines.append(f"{LABELS[r['method']]:<30}{r['seed']:>5}  own {own:9.3f}"
                          f"  RL's {rl_value:9.3f}  ({verdict})")
+    walked = [r for r in runs if "gait" in r]
+    if walked:
+        lines += ["", "What the learned reward pays for (`gait`, one 1000-step episode each): "
+                  "reward a step, the same",
+                  "with the velocities (components 13-26) set to the expert's mean on the "
+                  "healthy Ant, torso",
+                  "height, forward velocity, mean |joint speed|, mean squared action:"]
+        for r in walked:
+            for name, label in (("expert_healthy", "the expert, healthy Ant"),
+                                ("own", "its own policy, disabled"), ("rl", "RL's, disabled")):
+                g = r["gait"][name]
+                at = g.get("reward_at_velocities")
+                lines.append(
+                    f"{LABELS[r['method']]:<22}{r['seed']:>3}  {label:<25}"
+                    f" reward {g['reward']:7.3f}"
+                    f"  at the expert's velocities {'' if at is None else f'{at:7.3f}':>7}"
+                    f"  height {g['height']:.3f}  forward {g['forward_velocity']:6.3f}"
+                    f"  |joint speed| {g['joint_speed']:.2f}  a^2 {g['action_sq']:.2f}")
     lines += ["", "Means over seeds (the paper's return, its Ant-v1 model and scale, beside):"]
     for method in order:
         rs = [r for r in runs if r["method"] == method]
@@ -445,7 +520,7 @@ def main() -> None:
             plot(table, ROOT / "docs" / "assets" / "transfer" / "ant_transfer.png")
 
     if args.diagnose:
-        diagnose(table, args.runs)
+        diagnose(table, args.runs, args.experts)
         results_path.write_text(json.dumps(table, indent=1) + "\n")
     if args.table_only or args.diagnose:
         finish()

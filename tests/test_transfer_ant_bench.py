@@ -101,6 +101,36 @@ def test_the_learned_reward_along_a_policy_is_minus_the_mean_cost_of_its_steps(b
     assert value == pytest.approx(-np.mean(heights), rel=1e-12, abs=1e-12)
 
 
+class _ForwardReward:
+    """A learned reward that is the observation's forward velocity (component 13)."""
+
+    def step_cost(self, obs: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        return -obs[..., 13]
+
+
+def test_gait_reports_the_reward_with_and_without_the_velocities_swapped(bench):
+    action = np.array([0.6, -0.4, 0.2, 0.8, -0.6, 0.3, 0.5, -0.7])
+    env = gymnasium.make("irlgan/DisabledAnt-v0", terminate_when_unhealthy=False)
+    velocities = [0.25 * (i + 1) for i in range(14)]
+    out = bench.gait(_ForwardReward(), FixedActionPolicy(action), env, 5, velocities)
+    obs, _ = env.reset(seed=5)
+    rows, done = [], False
+    while not done:
+        rows.append(np.asarray(obs, dtype=np.float32))
+        obs, _, terminated, truncated, _ = env.step(action.astype(np.float32))
+        done = terminated or truncated
+    o = np.stack(rows)
+    assert len(o) == 1000
+    assert out["reward"] == pytest.approx(o[:, 13].mean(), rel=1e-5)
+    assert out["forward_velocity"] == pytest.approx(o[:, 13].mean(), rel=1e-5)
+    assert out["reward_at_velocities"] == pytest.approx(0.25, rel=1e-6)  # component 13's value
+    assert out["height"] == pytest.approx(o[:, 0].mean(), rel=1e-5)
+    assert out["joint_speed"] == pytest.approx(np.abs(o[:, 19:27]).mean(), rel=1e-5)
+    assert out["action_sq"] == pytest.approx(float((action.astype(np.float32) ** 2).sum()),
+                                             rel=1e-6)
+    np.testing.assert_allclose(out["velocities"], o[:, 13:27].mean(0), rtol=1e-5, atol=1e-6)
+
+
 def test_child_runs_are_collected_by_their_result_lines_and_a_failure_is_skipped(capsys):
     control = load_benchmark("control")
 

@@ -135,13 +135,9 @@ JOINT_SPEEDS = slice(19, 27)
 GAIT_SEED = 2_000_000  # reset seed of `diagnose`'s episodes, apart from the evaluation's
 
 
-def gait(model, policy, env, seed: int, velocities=None) -> dict:
-    """Along one episode of `policy`'s mode in `env` (reset with `seed`): the learned reward a
-    step, -``model.step_cost`` (``reward``); the same with the velocity components (13-26) of
-    every observation set to `velocities` (``reward_at_velocities``, when given); the mean
-    torso height, forward velocity, absolute joint speed and squared action norm; and the mean
-    of the velocity components (to hand to another call as `velocities`). It shows which part of
-    the state a learned reward pays for."""
+def mode_episode(policy, env, seed: int):
+    """One episode of `policy`'s mode in `env` reset with `seed`: its observations [T, d_obs]
+    and actions [T, d_act] as float32 tensors."""
     import numpy as np
     import torch
 
@@ -154,17 +150,34 @@ def gait(model, policy, env, seed: int, velocities=None) -> dict:
         actions.append(action.numpy())
         obs, _, terminated, truncated, _ = env.step(action.numpy())
         done = terminated or truncated
-    o, a = torch.as_tensor(np.stack(observations)), torch.as_tensor(np.stack(actions))
-    out = {"reward": float(-model.step_cost(o, a).mean()),
-           "height": float(o[:, 0].mean()), "forward_velocity": float(o[:, 13].mean()),
-           "joint_speed": float(o[:, JOINT_SPEEDS].abs().mean()),
-           "action_sq": float((a.double() ** 2).sum(1).mean()),
-           "velocities": [float(v) for v in o[:, VELOCITIES].mean(0)]}
-    if velocities is not None:
-        swapped = o.clone()
-        swapped[:, VELOCITIES] = torch.as_tensor(velocities, dtype=swapped.dtype)
-        out["reward_at_velocities"] = float(-model.step_cost(swapped, a).mean())
+    return torch.as_tensor(np.stack(observations)), torch.as_tensor(np.stack(actions))
+
+
+def gait_of(model, o, a, velocities=None) -> dict:
+    """`gait` of an episode already rolled out (`mode_episode`'s observations and actions)."""
+    import torch
+
+    with torch.no_grad():
+        out = {"reward": float(-model.step_cost(o, a).mean()),
+               "height": float(o[:, 0].mean()), "forward_velocity": float(o[:, 13].mean()),
+               "joint_speed": float(o[:, JOINT_SPEEDS].abs().mean()),
+               "action_sq": float((a.double() ** 2).sum(1).mean()),
+               "velocities": [float(v) for v in o[:, VELOCITIES].mean(0)]}
+        if velocities is not None:
+            swapped = o.clone()
+            swapped[:, VELOCITIES] = torch.as_tensor(velocities, dtype=swapped.dtype)
+            out["reward_at_velocities"] = float(-model.step_cost(swapped, a).mean())
     return out
+
+
+def gait(model, policy, env, seed: int, velocities=None) -> dict:
+    """Along one episode of `policy`'s mode in `env` (reset with `seed`): the learned reward a
+    step, -``model.step_cost`` (``reward``); the same with the velocity components (13-26) of
+    every observation set to `velocities` (``reward_at_velocities``, when given); the mean
+    torso height, forward velocity, absolute joint speed and squared action norm; and the mean
+    of the velocity components (to hand to another call as `velocities`). It shows which part of
+    the state a learned reward pays for."""
+    return gait_of(model, *mode_episode(policy, env, seed), velocities)
 
 
 def diagnose(table: dict, runs: str, experts: str) -> None:
@@ -179,6 +192,8 @@ def diagnose(table: dict, runs: str, experts: str) -> None:
     import irlgan.envs  # noqa: F401
     from irlgan.rl import load_policy
 
+    expert_episode = None  # the expert's episode on the healthy Ant: rolled out once, scored
+    # by each row's reward
     for r in table["runs"]:
         if r["method"] not in METHODS or r["method"] == "gail" or "gait" in r:
             continue
@@ -197,15 +212,16 @@ def diagnose(table: dict, runs: str, experts: str) -> None:
         own_value, rl_value = r["learned_reward_own"], r["learned_reward_rl"]
         print(f"{LABELS[r['method']]} seed {r['seed']}: learned reward a step on its own "
               f"transfer policy {own_value:.3f}, on RL's {rl_value:.3f}", flush=True)
-        healthy = gymnasium.make(TRAIN_ENV, terminate_when_unhealthy=False)
-        disabled = gymnasium.make(TEST_ENV, terminate_when_unhealthy=False)
-        ref = gait(model, load_policy(expert), healthy, GAIT_SEED)
+        if expert_episode is None:
+            healthy = gymnasium.make(TRAIN_ENV, terminate_when_unhealthy=False)
+            expert_episode = mode_episode(load_policy(expert), healthy, GAIT_SEED)
+            healthy.close()
+        ref = gait_of(model, *expert_episode)
         r["gait"] = {"expert_healthy": ref}
+        disabled = gymnasium.make(TEST_ENV, terminate_when_unhealthy=False)
         for name, policy in (("own", own_policy), ("rl", rl_policy)):
             r["gait"][name] = gait(model, policy, disabled, GAIT_SEED, ref["velocities"])
-        healthy.close()
         disabled.close()
-
 
 
 # ----------------------------------------------------------------------------------------------

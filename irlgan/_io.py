@@ -65,6 +65,27 @@ def json_text(data: Any) -> str:
     return json.dumps(strict_json(data), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
 
+SOFTWARE_PACKAGES = ("irlgan", "torch", "numpy", "gymnasium", "mujoco")
+
+
+def software_versions() -> dict[str, str | None]:
+    """The versions a run's numbers depend on: Python's, the machine's architecture and each
+    package of `SOFTWARE_PACKAGES` as installed (``None`` where it is not). A summary records
+    them under ``software``: the same code and seed give the same numbers only on the same
+    stack (a MuJoCo task's contacts, for one, can differ between physics-engine releases)."""
+    import platform
+    from importlib import metadata
+
+    out: dict[str, str | None] = {"python": platform.python_version(),
+                                  "machine": platform.machine()}
+    for name in SOFTWARE_PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
 def write_json(path: str | os.PathLike, data: Any, *, schema: str | None = None) -> None:
     """Atomically writes `data` as indented strict JSON.
 

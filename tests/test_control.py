@@ -124,6 +124,9 @@ def test_in_process_resume_is_bit_identical(algo: str, demo_dir: Path, tmp_path:
     for key in ("normalized_return", "return_mean", "return_std", "expert_return",
                 "random_return", "env_steps", "wall_s"):
         assert key in summary
+    from irlgan._io import software_versions
+
+    assert summary["software"] == software_versions()
     # every evaluation episode's return, one per evaluation seed, behind the mean and spread
     assert len(summary["returns"]) == len(summary["eval_seeds"]) == summary["eval_episodes"]
     assert np.mean(summary["returns"]) == pytest.approx(summary["return_mean"], rel=1e-12)

@@ -184,6 +184,7 @@ def test_cli_train_writes_the_run_folder_and_eval_reproduces_the_summary(tmp_pat
     assert config["task"] == "density" and config["iterations"] == 10
     summary = json.loads((out / "summary.json").read_text())
     assert DESIGN_KEYS <= set(summary)
+    assert summary["software"]["torch"] == torch.__version__
     assert summary["kl_gap"] == pytest.approx(summary["nll"] - summary["reference_nll"])
     for name in ("energy", "flow_density", "samples", "curves"):
         assert (out / "plots" / f"{name}.png").stat().st_size > 0

@@ -34,6 +34,7 @@ def test_expert_command_writes_demonstrations_policy_and_reference_returns(tmp_p
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["format_version"] == 4
     assert demos.expert_return == summary["expert_return"]
+    _check_software(summary["software"])
     # the references carry the seeds they were measured on, and the steps their rewards
     assert demos.reference_seeds == tuple(EVAL_SEED_BASE + i for i in range(5))
     np.testing.assert_allclose([r.sum() for r in demos.rewards], demos.returns, rtol=1e-9)
@@ -101,3 +102,26 @@ def test_load_policy_refuses_corrupt_and_foreign_files(tmp_path):
     save_checkpoint(tmp_path / "other.pt", {"x": 1}, kind="control")
     with pytest.raises(CheckpointError, match="expert-policy"):
         load_policy(tmp_path / "other.pt")
+
+
+def _check_software(record):
+    """A summary's ``software`` record names the versions installed in this process."""
+    import platform
+
+    import gymnasium
+    import numpy
+
+    assert record["python"] == platform.python_version()
+    assert record["torch"] == torch.__version__
+    assert record["numpy"] == numpy.__version__
+    assert record["gymnasium"] == gymnasium.__version__
+
+
+def test_software_versions_name_a_missing_package_none(monkeypatch):
+    from irlgan import _io
+
+    monkeypatch.setattr(_io, "SOFTWARE_PACKAGES", ("torch", "irlgan-no-such-package"))
+    record = _io.software_versions()
+    assert record["torch"] == torch.__version__
+    assert record["irlgan-no-such-package"] is None
+    assert set(record) == {"python", "machine", "torch", "irlgan-no-such-package"}

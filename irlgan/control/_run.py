@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from irlgan._io import write_json
+from irlgan._io import software_versions, write_json
 from irlgan.algorithms import ALGORITHMS, AdversarialConfig, AdversarialTrainer
 from irlgan.algorithms._trainer import METRIC_FIELDS
 from irlgan.checkpoint import (
@@ -254,6 +254,7 @@ def _train(algo: AdversarialTrainer, run: ControlRunConfig, folder: RunFolder,
         return {}
     summary = _summarise(algo, run, references)
     summary["inputs"] = inputs
+    summary["software"] = software_versions()
     if logger is not None:
         logger.log(eval_metrics(summary), step=algo.progress.env_steps)
         logger.flush()

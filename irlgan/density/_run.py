@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from irlgan._io import write_json
+from irlgan._io import software_versions, write_json
 from irlgan.checkpoint import (
     checkpoint_path,
     latest_checkpoint,
@@ -181,6 +181,7 @@ def _finish(trainer: DensityTrainer, run_dir: Path, *, wall_s: float) -> dict[st
     summary["algorithm"] = trainer.config.algorithm
     summary["dataset"] = trainer.config.dataset
     summary["seed"] = trainer.seed
+    summary["software"] = software_versions()
     write_json(run_dir / "summary.json", summary, schema="irlgan.summary")
     plot_run(trainer, run_dir, summary)
     return summary

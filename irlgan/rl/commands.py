@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from irlgan._io import write_csv, write_json
+from irlgan._io import software_versions, write_csv, write_json
 from irlgan.config import apply_overrides
 from irlgan.rl._demos import generate_demonstrations
 from irlgan.rl._evaluate import evaluate_policy, normalized_return, random_returns
@@ -140,6 +140,7 @@ def _train_and_record(env_id: str, steps: int, seed: int, config: ExpertConfig, 
         "update_s": result.update_s,
         "steps_per_s": result.env_steps / result.wall_s if result.wall_s > 0 else None,
         "wall_s": time.perf_counter() - start,
+        "software": software_versions(),
     }
     write_json(out / "expert.json", summary, schema="irlgan.expert")
     if not quiet:

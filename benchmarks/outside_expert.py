@@ -32,6 +32,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import sys
 import time
@@ -69,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import irlgan
     import irlgan.envs  # noqa: F401  (registers the irlgan/ ids)
+    from irlgan._io import software_versions
     from irlgan.rl import EVAL_EPISODES, EVAL_SEED_BASE
 
     torch.set_num_threads(1)
@@ -106,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         "demo_seed_base": DEMO_SEED_BASE, "demo_deterministic": False,
         "demo_return_mean": float(np.mean(demos.returns)), "train_wall_s": train_s,
         "record_wall_s": time.perf_counter() - start,
+        "software": {**software_versions(),
+                     "stable-baselines3": importlib.metadata.version("stable-baselines3")},
     }
     (out / "expert.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(f"{args.env}: SB3 {args.algo.upper()} expert {demos.expert_return:.1f} (random "

@@ -75,7 +75,12 @@ def test_presets_are_what_was_measured() -> None:
         True, 0.1, 1024)
     assert default_config("gail", "Walker2d-v5").algo == AdversarialConfig()  # no table
     assert default_config("gan-gcl", "HalfCheetah-v5").algo.gcl_normalize
-    assert not default_config("gcl", "HalfCheetah-v5").algo.gcl_normalize  # not compared there
+    gcl = default_config("gcl", "HalfCheetah-v5").algo  # GAN-GCL's pieces (0.872 on seed 0)
+    assert (gcl.segment_steps, gcl.gcl_normalize, gcl.disc_lr) == (20, True, 3e-2)
+    gail = default_config("gail", "HalfCheetah-v5").algo  # AIRL's settings (0.870 on seed 0)
+    assert (gail.entropy_weight, gail.disc_lr) == (1.0, 3e-2)
+    assert default_config("airl", "HalfCheetah-v5").total_steps == 2_000_000
+    assert default_config("gan-gcl", "Ant-v5").total_steps == 3_000_000
     hopper = default_config("airl", "Hopper-v5")
     assert (hopper.total_steps, hopper.algo.disc_lr, hopper.algo.entropy_weight,
             hopper.algo.absorbing) == (1_000_000, 3e-2, 1.0, True)

@@ -32,7 +32,7 @@ TASKS = ("HalfCheetah-v5", "Swimmer-v5", "Hopper-v5", "Ant-v5", "Pendulum-v1")
 ALGOS = ("airl", "gan-gcl", "gail", "gcl")
 LABELS = {"airl": "AIRL", "gan-gcl": "GAN-GCL", "gail": "GAIL", "gcl": "GCL"}
 SOURCES = {  # (task, algorithm): the result file (tag) of the runs at the preset
-    ("HalfCheetah-v5", "airl"): "control_mujoco_lr3e2",
+    ("HalfCheetah-v5", "airl"): "control_mujoco_lr3e2_2m",
     ("HalfCheetah-v5", "gan-gcl"): "control_mujoco_gangcl_seg20",
     ("HalfCheetah-v5", "gail"): "control_mujoco_gail_preset",
     ("HalfCheetah-v5", "gcl"): "control_mujoco_gcl_seg20",

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,12 +69,12 @@ def paper_normalized(task: str, algo: str) -> float | None:
 
 
 def mean_interval(values: list[float]) -> tuple[float, float | None]:
-    """The mean and the half-width of its 95% Student-t interval (None below two values)."""
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, None
-    t = {2: 12.706, 3: 4.303, 4: 3.182, 5: 2.776}.get(len(values), 1.96)
-    return mean, t * statistics.stdev(values) / math.sqrt(len(values))
+    """The mean and the half-width of its 95% Student-t interval (None below two values),
+    from `irlgan.sweep.t_interval`."""
+    from irlgan.sweep import t_interval
+
+    mean, low, high = t_interval(values)
+    return mean, (None if len(values) < 2 else (high - low) / 2)
 
 
 def collect(results: Path = RESULTS, sources: dict = SOURCES) -> dict:

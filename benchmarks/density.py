@@ -48,6 +48,7 @@ from irlgan.density import (  # noqa: E402
     train_run,
 )
 from irlgan.seeding import DENSITY_STREAMS, spawn_seeds  # noqa: E402
+from irlgan.sweep import t_interval  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 METHODS = {
@@ -224,12 +225,6 @@ def table(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-# Two-sided 95% quantiles of Student's t by degrees of freedom; beyond 11 the quantile is below
-# 2.18, and 2.2 (the fallback in across_seeds) keeps the interval slightly conservative.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-        9: 2.262, 10: 2.228, 11: 2.201}
-
-
 def across_seeds(results: dict) -> list[str]:
     """Per dataset and baseline: NLL(EBM) - NLL(baseline) seed by seed, their mean and a 95%
     Student-t interval over seeds.
@@ -252,9 +247,8 @@ def across_seeds(results: dict) -> list[str]:
             if len(diffs) < 2:
                 continue
             n = len(diffs)
-            mean = sum(diffs) / n
-            sd = (sum((d - mean) ** 2 for d in diffs) / (n - 1)) ** 0.5
-            half = _T95.get(n - 1, 2.2) * sd / n**0.5
+            mean, low, high = t_interval(diffs)
+            half = high - mean
             verdict = "lower" if mean + half < 0 else "higher" if mean - half > 0 else "tie"
             lines.append(f"  {dataset:13s} vs {method:13s} n={n}: {mean:+.4f} +- {half:.4f} "
                          f"{verdict}; per seed " + " ".join(f"{d:+.4f}" for d in diffs))

@@ -51,6 +51,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from irlgan._io import atomic_write_text, read_json_object, update_json  # noqa: E402
+from irlgan.sweep import t_interval  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 JSON = RESULTS / "ebm_dimensions.json"
@@ -65,9 +66,6 @@ METHODS = {
     "ebm-ar": {"algorithm": "ebm", "flow_passes": 0},
 }
 DEFAULT_METHODS = ["ebm", "nce-gaussian", "nce-flow", "flow"]
-# Two-sided 95% Student-t quantiles by degrees of freedom.
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-       9: 2.262, 10: 2.228}
 
 
 DIGITS_DIM = 64
@@ -149,12 +147,9 @@ def run(bases: list[str], dims: list[int], seeds: list[int], methods: list[str],
 
 
 def _mean_interval(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, math.nan
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    return mean, T95.get(n - 1, 1.96) * sd / math.sqrt(n)
+    """(mean, half-width of its 95% Student-t interval; NaN for one value)."""
+    mean, _, high = t_interval(values)
+    return mean, high - mean
 
 
 def table(results: dict) -> str:

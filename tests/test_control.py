@@ -86,6 +86,12 @@ def test_presets_are_what_was_measured() -> None:
             hopper.algo.absorbing) == (1_000_000, 3e-2, 1.0, True)
     assert not default_config("gail", "Hopper-v5").algo.absorbing  # AIRL only
     assert not default_config("airl", "HalfCheetah-v5").algo.absorbing  # no terminations
+    for algo in ("gan-gcl", "gcl"):  # pieces, and no termination in training (0.226, 0.072)
+        run = default_config(algo, "Hopper-v5")
+        assert (run.algo.segment_steps, run.algo.disc_lr, run.algo.log_z_init) == (20, 3e-2,
+                                                                                    "solved")
+        assert run.train_env_kwargs == {"terminate_when_unhealthy": False}
+    assert default_config("airl", "Hopper-v5").train_env_kwargs == {}  # its absorbing state
 
 
 def test_load_demos_checks_the_environment(demo_dir: Path) -> None:

@@ -45,6 +45,7 @@ SOURCES = {  # (task, algorithm): the result file (tag) of the runs at the prese
     ("Ant-v5", "airl"): "control_mujoco_ant_noterm_lr3e3_3m",
     ("Ant-v5", "gan-gcl"): "control_mujoco_ant_gangcl_3m",
     ("Ant-v5", "gail"): "control_mujoco_gail_preset",
+    ("Ant-v5", "gcl"): "control_mujoco_gcl_ant",
     ("Pendulum-v1", "airl"): "control_pendulum",
     ("Pendulum-v1", "gan-gcl"): "control_pendulum",
     ("Pendulum-v1", "gail"): "control_pendulum",

@@ -81,6 +81,10 @@ def test_presets_are_what_was_measured() -> None:
     assert (gail.entropy_weight, gail.disc_lr) == (1.0, 3e-2)
     assert default_config("airl", "HalfCheetah-v5").total_steps == 2_000_000
     assert default_config("gan-gcl", "Ant-v5").total_steps == 3_000_000
+    ant_gcl = default_config("gcl", "Ant-v5")  # GAN-GCL's Ant settings (1.155 on seed 0)
+    assert (ant_gcl.total_steps, ant_gcl.algo.segment_steps, ant_gcl.algo.disc_lr) == (
+        3_000_000, 20, 3e-3)
+    assert ant_gcl.train_env_kwargs == {"terminate_when_unhealthy": False}
     hopper = default_config("airl", "Hopper-v5")
     assert (hopper.total_steps, hopper.algo.disc_lr, hopper.algo.entropy_weight,
             hopper.algo.absorbing) == (1_000_000, 3e-2, 1.0, True)

@@ -37,7 +37,7 @@ SOURCES = {  # (task, algorithm): the result file (tag) of the runs at the prese
     ("Swimmer-v5", "airl"): "control_mujoco_lr3e3",
     ("Swimmer-v5", "gan-gcl"): "control_mujoco_gangcl_seg20",
     ("Swimmer-v5", "gail"): "control_mujoco_gail_preset",
-    ("Swimmer-v5", "gcl"): "control_mujoco_gcl_seg20",
+    ("Swimmer-v5", "gcl"): "control_mujoco_gcl_swimmer_lr3e3",
     ("Hopper-v5", "airl"): "control_mujoco_hopper_absorbing",
     ("Hopper-v5", "gan-gcl"): "control_mujoco_hopper_gangcl_noterm",
     ("Hopper-v5", "gail"): "control_mujoco_gail_preset",

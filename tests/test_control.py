@@ -77,6 +77,7 @@ def test_presets_are_what_was_measured() -> None:
     assert default_config("gan-gcl", "HalfCheetah-v5").algo.gcl_normalize
     gcl = default_config("gcl", "HalfCheetah-v5").algo  # GAN-GCL's pieces (0.872 on seed 0)
     assert (gcl.segment_steps, gcl.gcl_normalize, gcl.disc_lr) == (20, True, 3e-2)
+    assert default_config("gcl", "Swimmer-v5").algo.disc_lr == 3e-3  # 1.004 against 0.731
     gail = default_config("gail", "HalfCheetah-v5").algo  # AIRL's settings (0.870 on seed 0)
     assert (gail.entropy_weight, gail.disc_lr) == (1.0, 3e-2)
     assert default_config("airl", "HalfCheetah-v5").total_steps == 2_000_000

@@ -153,6 +153,30 @@ def raw_env_steps_per_s(env_id: str, steps: int = 5_000, seed: int = 0) -> float
     return rate
 
 
+def point_mass_cost_landscape(cost, points: int = 81) -> dict:
+    """Where a learned point-mass cost is lowest: the cost on a `points` x `points` grid over the
+    whole arena at u = 0 (the presets' costs see the state only), its minimum and where it lies,
+    and the cost at the goal. Off the demonstrations' starts ([-2, 2]^2) the cost is the
+    network's extrapolation, and a fresh policy finds a minimum there."""
+    import torch
+
+    from irlgan.envs import PointMassEnv
+
+    env = PointMassEnv()
+    side = torch.linspace(-env.arena, env.arena, points)
+    xs, ys = torch.meshgrid(side, side, indexing="xy")
+    grid = torch.stack([xs.reshape(-1), ys.reshape(-1)], -1)
+    goal = torch.tensor([env.goal], dtype=torch.float32)
+    with torch.no_grad():
+        values = cost(grid, torch.zeros_like(grid))
+        at_goal = float(cost(goal, torch.zeros_like(goal))[0])
+    low = int(values.argmin())
+    where = [float(grid[low, 0]), float(grid[low, 1])]
+    return {"cost_grid_min": float(values[low]), "cost_grid_argmin": where,
+            "cost_at_goal": at_goal, "cost_grid_max": float(values.max()),
+            "cost_argmin_to_goal": float(((grid[low] - goal[0]).square().sum()).sqrt())}
+
+
 def run_single(args: argparse.Namespace) -> None:
     """One (task, algorithm, seed) run; prints one JSON line."""
     import torch
@@ -192,10 +216,15 @@ def run_single(args: argparse.Namespace) -> None:
         cost = irlgan.load(out / "model.pt").step_cost
         summary["cost_correlation"] = cost_correlation(
             cost, lambda o, a: point_mass_true_cost(o, a.clamp(-1, 1)), demos)
+        # the fresh policy optimises the objective the generator optimised: -cost with the
+        # run's own entropy weight (the learned cost's scale is the one that weight set)
         policy, seconds = train_on_cost(cost, env_id, config.total_steps, seed + 100,
                                         num_envs=config.algo.num_envs,
                                         steps_per_env=config.algo.steps_per_env,
-                                        ppo=config.algo.ppo)
+                                        ppo=config.algo.ppo,
+                                        entropy_weight=config.algo.entropy_weight)
+        summary["fresh_policy_entropy_weight"] = config.algo.entropy_weight
+        summary.update(point_mass_cost_landscape(cost))
         returns = evaluate_policy(policy, env_id, config.eval_episodes, EVAL_SEED_BASE)
         summary["fresh_policy_normalized_return"] = float(
             normalized_return(float(returns.mean()), expert, rand))
@@ -300,6 +329,12 @@ def _row(r: dict) -> str:
     if "cost_correlation" in r:
         extra = (f"  cost r={r['cost_correlation']:.3f}  fresh policy "
                  f"{r['fresh_policy_normalized_return']:.3f}")
+        if "fresh_policy_entropy_weight" in r:
+            extra += f" (alpha {r['fresh_policy_entropy_weight']:g})"
+        if "cost_grid_argmin" in r:
+            x, y = r["cost_grid_argmin"]
+            extra += (f"  cost min {r['cost_grid_min']:.2f} at ({x:.2f}, {y:.2f}), at the goal "
+                      f"{r['cost_at_goal']:.2f}")
     return (f"{r['env_id']:<26} {r['algorithm']:<8} seed {r['seed']}  norm "
             f"{r['normalized_return']:7.3f}  return {r['return_mean']:9.1f} ± "
             f"{r['return_std']:6.1f}  steps {r['env_steps']:>7}  wall {r['wall_s']:6.1f} s  "

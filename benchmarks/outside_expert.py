@@ -7,8 +7,10 @@ trains stable-baselines3's `PPO("MlpPolicy", env)` with every setting at the lib
 normalisation) except, with `--batch-size`, the minibatch size (SB3's default is 64; 256 makes
 the update about four times cheaper on a CPU), or with `--algo sac` its `SAC("MlpPolicy", env)`
 at every default (a tanh-squashed Gaussian, two 256-unit ReLU layers, replay of 1,000,000,
-learning after 100 steps, batch 256, automatic entropy tuning), then writes a demonstrations
-folder in the format `benchmarks/control.py --experts DIR` reads:
+learning after 100 steps, batch 256, automatic entropy tuning). `--gamma` replaces the
+discount (0.99 by default in both), the one setting the RL Zoo changes for Swimmer (0.9999).
+Every 10,000 steps it prints the mean return of the last training episodes. It then writes a
+demonstrations folder in the format `benchmarks/control.py --experts DIR` reads:
 
 * 50 episodes recorded with `irlgan.data.record`, actions *sampled* from the policy (as
   irlgan's own experts' demonstrations are), on the reset seeds 3,000,000 onwards (never used
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1_000_000, help="training steps")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="minibatch (SB3's default: 64 for PPO, 256 for SAC)")
+    parser.add_argument("--gamma", type=float, default=None,
+                        help="discount (SB3's default: 0.99)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", required=True, help="folder to write (must not exist)")
     args = parser.parse_args(argv)
@@ -77,9 +81,25 @@ def main(argv: list[str] | None = None) -> int:
     env = gym.make(args.env)
     learner = {"ppo": PPO, "sac": SAC}[args.algo]
     batch = {"ppo": 64, "sac": 256}[args.algo] if args.batch_size is None else args.batch_size
-    model = learner("MlpPolicy", env, batch_size=batch, seed=args.seed, device="cpu", verbose=0)
+    if args.gamma is not None and not 0.0 < args.gamma < 1.0:
+        print(f"error: --gamma must lie in (0, 1), got {args.gamma}", file=sys.stderr)
+        return 2
+    extra = {} if args.gamma is None else {"gamma": args.gamma}
+    model = learner("MlpPolicy", env, batch_size=batch, seed=args.seed, device="cpu", verbose=0,
+                    **extra)
     start = time.perf_counter()
-    model.learn(total_timesteps=args.steps, progress_bar=False)
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class Progress(BaseCallback):
+        def _on_step(self) -> bool:
+            if self.num_timesteps % 10_000 == 0:
+                recent = [info["r"] for info in self.model.ep_info_buffer]
+                mean = f"{np.mean(recent):.1f}" if recent else "n/a"
+                print(f"  {self.num_timesteps:>9,} steps, {time.perf_counter() - start:6.0f} s: "
+                      f"last {len(recent)} training episodes' mean return {mean}", flush=True)
+            return True
+
+    model.learn(total_timesteps=args.steps, progress_bar=False, callback=Progress())
     train_s = time.perf_counter() - start
     env.close()
 
@@ -99,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     model.save(out / f"sb3_{args.algo}.zip")
     summary = {
         "schema": "irlgan.outside-expert", "schema_version": 1, "env_id": args.env,
-        "learner": f"stable-baselines3 {args.algo.upper()}, default settings",
-        "batch_size": batch,
+        "learner": f"stable-baselines3 {args.algo.upper()}, default settings"
+                   + ("" if args.gamma is None else f" but gamma {args.gamma}"),
+        "batch_size": batch, "gamma": float(model.gamma),
         "seed": args.seed,
         "env_steps": args.steps, "expert_return": demos.expert_return,
         "random_return": demos.random_return, "eval_seed_base": EVAL_SEED_BASE,

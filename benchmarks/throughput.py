@@ -110,10 +110,16 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=20, help="measured iterations")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured iterations first")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override over the preset (as `irlgan train --set`), e.g. "
+                             "ppo.epochs=1 to measure a cheaper learner")
     parser.add_argument("--out", default=None, help="JSON to write (a .txt table beside it)")
     args = parser.parse_args()
     if args.iterations < 1 or args.warmup < 0:
         parser.error("--iterations must be >= 1 and --warmup >= 0")
+    bad = [item for item in args.set if "=" not in item]
+    if bad:
+        parser.error(f"--set wants KEY=VALUE, got {bad[0]!r}")
 
     import torch
 
@@ -127,7 +133,8 @@ def main() -> None:
         parser.error(f"no demonstrations at {demos_dir} (train them with `irlgan expert --env "
                      f"{env_id} --out {demos_dir}`)")
     demos, _, _ = load_demos(demos_dir, env_id)
-    run = build_config(args.algo, env_id, None, args.seed, {})
+    run = build_config(args.algo, env_id, None, args.seed,
+                       dict(item.split("=", 1) for item in args.set))
     cfg = run.algo
     load_before = os.getloadavg()[0]
 
@@ -146,6 +153,27 @@ def main() -> None:
         wall = time.perf_counter() - t0
         times = {key: algo.progress.times[key] - before.get(key, 0.0)
                  for key in ("rollout", "disc", "gen")}
+        # the discriminator phase's fixed part: log pi of every demonstrated transition, which
+        # the trainer computes each iteration (transition discriminators only)
+        demo_log_pi_s = None
+        if getattr(algo, "discriminates", None) != "episodes":
+            d_obs, d_act = algo.demo_transitions[0], algo.demo_transitions[1]
+            trials = []
+            for _ in range(5):
+                t_lp = time.perf_counter()
+                with torch.no_grad():
+                    algo.policy.log_prob(d_obs, d_act)
+                trials.append(time.perf_counter() - t_lp)
+            demo_log_pi_s = sorted(trials)[2]
+            demo_rows = int(d_obs.shape[0])
+            # is a row's log pi the same when computed in a smaller batch? (if it were, computing
+            # it for the sampled rows only would change no result)
+            with torch.no_grad():
+                whole = algo.policy.log_prob(d_obs, d_act)
+                chunked = torch.cat([algo.policy.log_prob(d_obs[k:k + 1000], d_act[k:k + 1000])
+                                     for k in range(0, demo_rows, 1000)])
+            chunk_differ = int((whole != chunked).sum())
+            chunk_max_diff = float((whole - chunked).abs().max())
     finally:
         algo.close()
     steps = args.iterations * per_iteration
@@ -164,7 +192,8 @@ def main() -> None:
     result = {
         "schema": "irlgan.throughput",
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "env": env_id, "algo": args.algo, "seed": args.seed,
+        "env": env_id, "algo": args.algo, "seed": args.seed, "overrides": args.set,
+        "disc_steps": cfg.disc_steps, "disc_batch": cfg.disc_batch,
         "num_envs": cfg.num_envs, "steps_per_env": cfg.steps_per_env,
         "ppo_epochs": ppo.epochs, "ppo_minibatch_size": ppo.minibatch_size,
         "policy_hidden": list(hidden), "value_hidden": list(ppo.value_hidden),
@@ -178,16 +207,25 @@ def main() -> None:
         "time_gen_s": times["gen"],
         "ppo_gradient_steps": gen_steps,
         "ppo_ms_per_gradient_step": times["gen"] / gen_steps * 1e3,
+        "demo_log_pi_ms": None if demo_log_pi_s is None else demo_log_pi_s * 1e3,
+        "demo_log_pi_chunked_rows_differing": None if demo_log_pi_s is None else chunk_differ,
+        "demo_log_pi_chunked_max_abs_diff": None if demo_log_pi_s is None else chunk_max_diff,
+        "demo_log_pi_share_of_disc": (None if demo_log_pi_s is None
+                                      else demo_log_pi_s * args.iterations / times["disc"]),
         "mlp_step_ms_adam": plain, "mlp_step_ms_fused_adam": fused,
         "fraction_of_raw": train_rate / raw,
         "fraction_of_raw_rollout_only": rollout_only / raw,
+        "fraction_of_raw_update_free": steps / (times["rollout"] + times["disc"]) / raw,
         "update_over_bare_step": times["gen"] / steps * raw,
         "ppo_ms_per_gradient_step_for_half_raw": (budget_s / gen_steps * 1e3
                                                   if budget_s > 0 else 0.0),
     }
     lines = [
-        f"{env_id}, {args.algo} at its preset, seed {args.seed}, one torch thread "
+        f"{env_id}, {args.algo} at its preset"
+        + (f" with {' '.join(args.set)}" if args.set else "")
+        + f", seed {args.seed}, one torch thread "
         f"(load {load_before:.1f} -> {result['load_avg_1min_after']:.1f})",
+        f"  discriminator: {cfg.disc_steps} steps on {cfg.disc_batch} rows per iteration",
         f"  bare environment (one copy):          {raw:8.0f} steps/s",
         f"  the run's VecEnv ({cfg.num_envs} copies):         {vec:8.0f} steps/s",
         f"  training ({args.iterations} iterations, {steps} steps): {train_rate:8.0f} steps/s "
@@ -195,6 +233,12 @@ def main() -> None:
         f"    rollout {times['rollout']:.2f} s ({times['rollout'] / wall:.0%}), discriminator "
         f"{times['disc']:.2f} s ({times['disc'] / wall:.0%}), generator {times['gen']:.2f} s "
         f"({times['gen'] / wall:.0%})",
+        *([] if demo_log_pi_s is None else [
+            f"    of the discriminator phase, log pi of all {demo_rows} demonstrated transitions: "
+            f"{demo_log_pi_s * 1e3:.1f} ms an iteration "
+            f"({result['demo_log_pi_share_of_disc']:.0%}; median of 5); in 1,000-row chunks "
+            f"{chunk_differ} of the {demo_rows} values differ from the whole batch's (by up to "
+            f"{chunk_max_diff:.2g})"]),
         f"  rollout alone (update free):          {rollout_only:8.0f} steps/s "
         f"= {rollout_only / raw:.3f} of bare",
         f"  PPO: {gen_steps} gradient steps ({ppo.epochs} epochs x {minibatches} minibatches "
@@ -202,8 +246,11 @@ def main() -> None:
         f"{result['ppo_ms_per_gradient_step']:.2f} ms each (policy and value network)",
         f"  the PPO update alone: {times['gen'] / steps * 1e6:.0f} us per environment step, "
         f"{result['update_over_bare_step']:.2f} times a bare step ({1e6 / raw:.0f} us)",
-        f"  half of bare needs <= {result['ppo_ms_per_gradient_step_for_half_raw']:.2f} ms per "
-        f"gradient step with the rollout and discriminator as measured",
+        f"  rollout and discriminator alone (PPO update free): "
+        f"{result['fraction_of_raw_update_free']:.3f} of bare",
+        (f"  half of bare needs <= {result['ppo_ms_per_gradient_step_for_half_raw']:.2f} ms per "
+         f"gradient step with the rollout and discriminator as measured" if budget_s > 0 else
+         "  half of bare is out of reach at these settings even with a free PPO update"),
         f"  one MLP {hidden} step on {ppo.minibatch_size} rows, forward + backward + clip + Adam: "
         f"{plain:.2f} ms (fused Adam {fused:.2f} ms)",
     ]

@@ -229,6 +229,32 @@ def run_single(args: argparse.Namespace) -> None:
         summary["fresh_policy_normalized_return"] = float(
             normalized_return(float(returns.mean()), expert, rand))
         summary["fresh_policy_wall_s"] = seconds
+        if args.restarts > 1:
+            import gymnasium
+
+            # the choice among fresh policies uses the learned reward only (10 episodes of the
+            # mode from reset seeds apart from the evaluation's), as a user without the true
+            # reward could make it; each candidate's true score is kept beside it
+            model = irlgan.load(out / "model.pt")
+            probe = gymnasium.make(env_id)
+            candidates = []
+            for k in range(1, args.restarts + 1):
+                if k > 1:
+                    policy, _ = train_on_cost(cost, env_id, config.total_steps, seed + 100 * k,
+                                              num_envs=config.algo.num_envs,
+                                              steps_per_env=config.algo.steps_per_env,
+                                              ppo=config.algo.ppo,
+                                              entropy_weight=config.algo.entropy_weight)
+                    returns = evaluate_policy(policy, env_id, config.eval_episodes,
+                                              EVAL_SEED_BASE)
+                value, _ = learned_reward_along(model, policy, probe, 10, 2_000_000)
+                candidates.append({"seed": seed + 100 * k, "learned_reward": value,
+                                   "normalized_return": float(normalized_return(
+                                       float(returns.mean()), expert, rand))})
+            probe.close()
+            summary["fresh_restarts"] = candidates
+            summary["fresh_restart_normalized_return"] = max(
+                candidates, key=lambda c: c["learned_reward"])["normalized_return"]
     print("RESULT " + json.dumps(summary), flush=True)
 
 
@@ -253,6 +279,10 @@ def main() -> None:
     parser.add_argument("--figure", default="settings", metavar="STEM",
                         help="with --compare: name the figures docs/assets/control/<task>_STEM.png "
                              "and the text file <first tag>_STEM.txt (default: settings)")
+    parser.add_argument("--restarts", type=int, default=1,
+                        help="point mass: train the fresh policy from this many seeds (seed + "
+                             "100, seed + 200, ...) and also report the one whose mode earns the "
+                             "most learned reward (default 1)")
     parser.add_argument("--resume", action="store_true",
                         help="continue a run whose folder has checkpoints (one killed, e.g. at "
                              "the end of a session) instead of starting it afresh; the settings "
@@ -260,6 +290,8 @@ def main() -> None:
     parser.add_argument("--single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--demos", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if not 1 <= args.restarts <= 20:
+        parser.error(f"--restarts must be 1 to 20, got {args.restarts}")
     if args.single:
         run_single(args)
         return
@@ -296,6 +328,8 @@ def main() -> None:
                     cmd += ["--steps", str(args.steps)]
                 if args.resume:
                     cmd.append("--resume")
+                if args.restarts != 1:
+                    cmd += ["--restarts", str(args.restarts)]
                 for item in args.set:
                     cmd += ["--set", item]
                 t0 = time.perf_counter()
@@ -331,6 +365,10 @@ def _row(r: dict) -> str:
                  f"{r['fresh_policy_normalized_return']:.3f}")
         if "fresh_policy_entropy_weight" in r:
             extra += f" (alpha {r['fresh_policy_entropy_weight']:g})"
+        if "fresh_restarts" in r:
+            extra += ("; restarts " + " / ".join(
+                f"{c['normalized_return']:.3f}" for c in r["fresh_restarts"])
+                + f", the one the learned reward picks {r['fresh_restart_normalized_return']:.3f}")
         if "cost_grid_argmin" in r:
             x, y = r["cost_grid_argmin"]
             extra += (f"  cost min {r['cost_grid_min']:.2f} at ({x:.2f}, {y:.2f}), at the goal "

@@ -39,27 +39,26 @@ def test_a_minimum_off_the_starts_is_found_where_it_is(bench):
     assert out["cost_argmin_to_goal"] == pytest.approx((4.0 + 16.0) ** 0.5)
 
 
+def _point_mass_row(bench, **fields) -> str:
+    run = {"env_id": "irlgan/PointMass-v0", "algorithm": "gan-gcl", "seed": 0,
+           "normalized_return": 0.99, "return_mean": -20.0, "return_std": 2.0, "env_steps": 100,
+           "wall_s": 1.0, "env_steps_per_s": 100.0, "load_avg_1min_before": 0.5,
+           "time_split_s": {"rollout": 1.0, "gen": 1.0, "disc": 1.0}, "cost_correlation": 0.5}
+    return bench._row({**run, **fields})
+
+
 def test_the_row_shows_the_fresh_policys_weight_and_the_costs_minimum(bench):
-    row = bench._row({
-        "env_id": "irlgan/PointMass-v0", "algorithm": "gan-gcl", "seed": 0,
-        "normalized_return": 0.99, "return_mean": -20.0, "return_std": 2.0, "env_steps": 100,
-        "wall_s": 1.0, "env_steps_per_s": 100.0, "load_avg_1min_before": 0.5,
-        "time_split_s": {"rollout": 1.0, "gen": 1.0, "disc": 1.0},
-        "cost_correlation": 0.5, "fresh_policy_normalized_return": -1.5,
-        "fresh_policy_entropy_weight": 0.3, "cost_grid_min": -0.48,
-        "cost_grid_argmin": [-3.0, 1.05], "cost_at_goal": -0.29})
+    row = _point_mass_row(
+        bench, fresh_policy_normalized_return=-1.5, fresh_policy_entropy_weight=0.3,
+        cost_grid_min=-0.48, cost_grid_argmin=[-3.0, 1.05], cost_at_goal=-0.29)
     assert "fresh policy -1.500 (alpha 0.3)" in row
     assert "cost min -0.48 at (-3.00, 1.05), at the goal -0.29" in row
 
 
 def test_the_row_shows_every_restart_and_the_one_the_learned_reward_picks(bench):
-    row = bench._row({
-        "env_id": "irlgan/PointMass-v0", "algorithm": "gan-gcl", "seed": 0,
-        "normalized_return": 0.99, "return_mean": -20.0, "return_std": 2.0, "env_steps": 100,
-        "wall_s": 1.0, "env_steps_per_s": 100.0, "load_avg_1min_before": 0.5,
-        "time_split_s": {"rollout": 1.0, "gen": 1.0, "disc": 1.0},
-        "cost_correlation": 0.5, "fresh_policy_normalized_return": 0.5,
-        "fresh_restarts": [{"seed": 100, "learned_reward": -2.0, "normalized_return": 0.5},
-                           {"seed": 200, "learned_reward": -1.0, "normalized_return": 0.9}],
-        "fresh_restart_normalized_return": 0.9})
+    row = _point_mass_row(
+        bench, fresh_policy_normalized_return=0.5,
+        fresh_restarts=[{"seed": 100, "learned_reward": -2.0, "normalized_return": 0.5},
+                        {"seed": 200, "learned_reward": -1.0, "normalized_return": 0.9}],
+        fresh_restart_normalized_return=0.9)
     assert "restarts 0.500 / 0.900, the one the learned reward picks 0.900" in row

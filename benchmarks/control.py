@@ -213,16 +213,20 @@ def run_single(args: argparse.Namespace) -> None:
     if env_id == "irlgan/PointMass-v0":
         from irlgan.envs import point_mass_true_cost
 
-        cost = irlgan.load(out / "model.pt").step_cost
+        model = irlgan.load(out / "model.pt")
+        cost = model.step_cost
         summary["cost_correlation"] = cost_correlation(
             cost, lambda o, a: point_mass_true_cost(o, a.clamp(-1, 1)), demos)
-        # the fresh policy optimises the objective the generator optimised: -cost with the
-        # run's own entropy weight (the learned cost's scale is the one that weight set)
-        policy, seconds = train_on_cost(cost, env_id, config.total_steps, seed + 100,
-                                        num_envs=config.algo.num_envs,
-                                        steps_per_env=config.algo.steps_per_env,
-                                        ppo=config.algo.ppo,
-                                        entropy_weight=config.algo.entropy_weight)
+
+        def fresh(policy_seed: int):
+            # the fresh policy optimises the objective the generator optimised: -cost with the
+            # run's own entropy weight (the learned cost's scale is the one that weight set)
+            return train_on_cost(cost, env_id, config.total_steps, policy_seed,
+                                 num_envs=config.algo.num_envs,
+                                 steps_per_env=config.algo.steps_per_env, ppo=config.algo.ppo,
+                                 entropy_weight=config.algo.entropy_weight)
+
+        policy, seconds = fresh(seed + 100)
         summary["fresh_policy_entropy_weight"] = config.algo.entropy_weight
         summary.update(point_mass_cost_landscape(cost))
         returns = evaluate_policy(policy, env_id, config.eval_episodes, EVAL_SEED_BASE)
@@ -235,16 +239,11 @@ def run_single(args: argparse.Namespace) -> None:
             # the choice among fresh policies uses the learned reward only (10 episodes of the
             # mode from reset seeds apart from the evaluation's), as a user without the true
             # reward could make it; each candidate's true score is kept beside it
-            model = irlgan.load(out / "model.pt")
             probe = gymnasium.make(env_id)
             candidates = []
             for k in range(1, args.restarts + 1):
                 if k > 1:
-                    policy, _ = train_on_cost(cost, env_id, config.total_steps, seed + 100 * k,
-                                              num_envs=config.algo.num_envs,
-                                              steps_per_env=config.algo.steps_per_env,
-                                              ppo=config.algo.ppo,
-                                              entropy_weight=config.algo.entropy_weight)
+                    policy, _ = fresh(seed + 100 * k)
                     returns = evaluate_policy(policy, env_id, config.eval_episodes,
                                               EVAL_SEED_BASE)
                 value, _ = learned_reward_along(model, policy, probe, 10, 2_000_000)

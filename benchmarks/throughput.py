@@ -117,9 +117,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.iterations < 1 or args.warmup < 0:
         parser.error("--iterations must be >= 1 and --warmup >= 0")
-    bad = [item for item in args.set if "=" not in item]
-    if bad:
-        parser.error(f"--set wants KEY=VALUE, got {bad[0]!r}")
+    from irlgan.config import parse_overrides
+
+    try:
+        overrides = parse_overrides(args.set)
+    except ValueError as error:
+        parser.error(str(error))
 
     import torch
 
@@ -133,8 +136,7 @@ def main() -> None:
         parser.error(f"no demonstrations at {demos_dir} (train them with `irlgan expert --env "
                      f"{env_id} --out {demos_dir}`)")
     demos, _, _ = load_demos(demos_dir, env_id)
-    run = build_config(args.algo, env_id, None, args.seed,
-                       dict(item.split("=", 1) for item in args.set))
+    run = build_config(args.algo, env_id, None, args.seed, overrides)
     cfg = run.algo
     load_before = os.getloadavg()[0]
 
@@ -162,14 +164,13 @@ def main() -> None:
             for _ in range(5):
                 t_lp = time.perf_counter()
                 with torch.no_grad():
-                    algo.policy.log_prob(d_obs, d_act)
+                    whole = algo.policy.log_prob(d_obs, d_act)
                 trials.append(time.perf_counter() - t_lp)
             demo_log_pi_s = sorted(trials)[2]
             demo_rows = int(d_obs.shape[0])
             # is a row's log pi the same when computed in a smaller batch? (if it were, computing
             # it for the sampled rows only would change no result)
             with torch.no_grad():
-                whole = algo.policy.log_prob(d_obs, d_act)
                 chunked = torch.cat([algo.policy.log_prob(d_obs[k:k + 1000], d_act[k:k + 1000])
                                      for k in range(0, demo_rows, 1000)])
             chunk_differ = int((whole != chunked).sum())
